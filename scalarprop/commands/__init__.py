@@ -1,0 +1,1 @@
+"""Sub-commands of the ``scalarprop`` command line, one module each."""

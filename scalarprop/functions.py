@@ -1,0 +1,151 @@
+"""Activations and losses (lecture part 1): each one's value and local derivative.
+
+Every function comes twice: a scalar form (``@njit``, one number at a time, used by the
+scalar engine's kernels) and an array form (numpy, used by the vectorized engine). The two
+are written separately on purpose: the engines must agree because the tests hold them to it.
+
+Names are mapped to small integer codes so that a compiled kernel can branch on them.
+
+Numerical stability (pre-activations up to +-700 give no NaN or inf):
+
+* sigmoid is evaluated as ``1/(1+e^-k)`` for ``k >= 0`` and ``e^k/(1+e^k)`` otherwise;
+* softmax subtracts the largest logit before exponentiating (log-sum-exp);
+* bce and ce are computed from the logits ``z`` of the output layer, never from ``log(y)``:
+  ``bce = max(z,0) - z t + log(1 + e^-|z|)`` and ``ce = logsumexp(z) - z_t``, whose
+  gradients are ``sigmoid(z) - t`` and ``softmax(z) - onehot(t)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+# -- codes -------------------------------------------------------------------------------
+
+IDENTITY, SIGMOID, RELU, TANH, SOFTMAX = 0, 1, 2, 3, 4
+SQUARED, ABSOLUTE, BCE, CE, HINGE = 0, 1, 2, 3, 4
+
+HIDDEN = {"identity": IDENTITY, "sigmoid": SIGMOID, "relu": RELU, "tanh": TANH}
+OUTPUT = {"identity": IDENTITY, "sigmoid": SIGMOID, "softmax": SOFTMAX}
+LOSSES = {"squared": SQUARED, "absolute": ABSOLUTE, "bce": BCE, "ce": CE, "hinge": HINGE}
+
+#: which output activations each loss accepts (lecture part 1, the loss table)
+LOSS_OUTPUTS = {
+    "squared": ("identity", "sigmoid", "softmax"),
+    "absolute": ("identity", "sigmoid", "softmax"),
+    "bce": ("sigmoid",),
+    "ce": ("softmax",),
+    "hinge": ("identity",),
+}
+
+#: losses whose gradient is not defined everywhere (a kink the finite differences can straddle)
+KINKED_LOSSES = ("absolute", "hinge")
+KINKED_ACTIVATIONS = ("relu",)
+
+
+def check_combination(sizes: tuple[int, ...], hidden: str, output: str, loss: str) -> None:
+    """Refuse names we do not know and combinations that make no sense, with a ValueError."""
+    if hidden not in HIDDEN:
+        raise ValueError(f"hidden={hidden!r}: unknown hidden activation; expected one of "
+                         f"{sorted(HIDDEN)}")
+    if output not in OUTPUT:
+        raise ValueError(f"output={output!r}: unknown output activation; expected one of "
+                         f"{sorted(OUTPUT)}")
+    if loss not in LOSSES:
+        raise ValueError(f"loss={loss!r}: unknown loss; expected one of {sorted(LOSSES)}")
+    if output not in LOSS_OUTPUTS[loss]:
+        raise ValueError(f"loss={loss!r} needs output in {LOSS_OUTPUTS[loss]}, got "
+                         f"output={output!r}")
+    n_out = sizes[-1]
+    if output == "softmax" and n_out < 2:
+        raise ValueError(f"output='softmax' needs at least 2 output units, sizes[-1]={n_out}")
+    if loss == "hinge" and n_out != 1:
+        raise ValueError(f"loss='hinge' needs exactly 1 output unit, sizes[-1]={n_out}")
+
+
+# -- scalar forms (the scalar engine) ---------------------------------------------------------
+
+@njit(cache=True, error_model="numpy")
+def sigmoid(k: float) -> float:
+    """sigma(k) = 1/(1+e^-k), in the form that cannot overflow for either sign of k."""
+    if k >= 0.0:
+        return 1.0 / (1.0 + math.exp(-k))
+    e = math.exp(k)
+    return e / (1.0 + e)
+
+
+@njit(cache=True, error_model="numpy")
+def activate(code: int, k: float) -> float:
+    """h = act(k) for an element-wise activation."""
+    if code == SIGMOID:
+        return sigmoid(k)
+    if code == RELU:
+        return k if k > 0.0 else 0.0
+    if code == TANH:
+        return math.tanh(k)
+    return k
+
+
+@njit(cache=True, error_model="numpy")
+def activate_grad(code: int, k: float, h: float) -> float:
+    """dh/dk, written from the stored h where the lecture does: sigma' = h(1-h)."""
+    if code == SIGMOID:
+        return h * (1.0 - h)
+    if code == RELU:
+        return 1.0 if k > 0.0 else 0.0
+    if code == TANH:
+        return 1.0 - h * h
+    return 1.0
+
+
+@njit(cache=True, error_model="numpy")
+def log1pexp(z: float) -> float:
+    """log(1 + e^z) without overflow (softplus)."""
+    if z > 0.0:
+        return z + math.log1p(math.exp(-z))
+    return math.log1p(math.exp(z))
+
+
+# -- array forms (the vectorized engine) ----------------------------------------------------
+
+def sigmoid_array(k: np.ndarray) -> np.ndarray:
+    """Stable element-wise sigmoid: e^-|k| never overflows."""
+    e = np.exp(-np.abs(k))
+    return np.where(k >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def activate_array(name: str, k: np.ndarray) -> np.ndarray:
+    """h = act(k) over a batch; softmax works along the last axis."""
+    if name == "sigmoid":
+        return sigmoid_array(k)
+    if name == "relu":
+        return np.maximum(k, 0.0)
+    if name == "tanh":
+        return np.tanh(k)
+    if name == "softmax":
+        z = k - k.max(axis=-1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=-1, keepdims=True)
+    return k.copy()
+
+
+def activate_grad_array(name: str, k: np.ndarray, h: np.ndarray, h_grad: np.ndarray
+                        ) -> np.ndarray:
+    """k_grad from h_grad: element-wise ``h_grad * act'(k)``; softmax uses its Jacobian,
+    ``k_grad_j = y_j (h_grad_j - sum_i h_grad_i y_i)``."""
+    if name == "sigmoid":
+        return h_grad * h * (1.0 - h)
+    if name == "relu":
+        return h_grad * (k > 0)
+    if name == "tanh":
+        return h_grad * (1.0 - h * h)
+    if name == "softmax":
+        return h * (h_grad - (h_grad * h).sum(axis=-1, keepdims=True))
+    return h_grad.copy()
+
+
+def softplus_array(z: np.ndarray) -> np.ndarray:
+    """log(1 + e^z), stable for any z."""
+    return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))

@@ -1,0 +1,290 @@
+"""Finite differences over a network, and the node-by-node agreement of two engines.
+
+Backpropagation's gradient is checked against the central difference quotient (slide 39)::
+
+    dl/dθ ≈ (l(θ + ε) − l(θ − ε)) / 2ε        error O(ε²) truncation + O(u/ε) rounding
+
+one parameter at a time, in float64, with the parameters restored afterwards. Where the loss
+has a kink inside ``[θ − ε, θ + ε]`` (a ReLU unit, ``|y − t|`` or a hinge margin at 0: common
+with zero biases, where a dead layer makes the next ``k`` exactly 0) the central quotient is
+the average of two different one-sided slopes and agrees with neither; such a parameter is
+reported "at a kink" with both one-sided quotients, not counted as a failure nor hidden.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import functions as F
+from .engines import get_engine
+from .validate import check_batch
+
+
+@dataclass
+class GradientCheck:
+    """The outcome of :func:`check_gradients`. ``str()`` is a readable report."""
+
+    engine: str
+    names: list[str]
+    analytic: np.ndarray
+    numeric: np.ndarray
+    forward_quotient: np.ndarray
+    backward_quotient: np.ndarray
+    failed: np.ndarray            # bool per parameter
+    at_kink: np.ndarray           # bool per parameter
+    atol: float
+    rtol: float
+    eps: float
+    method: str = "central"
+    note: str = ""
+    abs_error: np.ndarray = field(init=False)
+    rel_error: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.abs_error = np.abs(self.analytic - self.numeric)
+        scale = np.maximum(np.abs(self.analytic), np.abs(self.numeric))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self.rel_error = np.where(scale > 0, self.abs_error / scale, 0.0)
+
+    @property
+    def ok(self) -> bool:
+        return not bool(self.failed.any())
+
+    def _counted(self) -> np.ndarray:
+        return ~self.at_kink
+
+    @property
+    def max_abs_error(self) -> float:
+        m = self._counted()
+        return float(self.abs_error[m].max()) if m.any() else 0.0
+
+    @property
+    def max_rel_error(self) -> float:
+        m = self._counted()
+        return float(self.rel_error[m].max()) if m.any() else 0.0
+
+    def _badness(self) -> np.ndarray:
+        # how many tolerances away each parameter is; kinks do not count
+        b = self.abs_error / (self.atol + self.rtol * np.abs(self.numeric))
+        return np.where(self.at_kink, -np.inf, b)
+
+    @property
+    def worst(self) -> str:
+        """The name of the parameter furthest outside its tolerance (or closest to it)."""
+        return self.names[int(np.argmax(self._badness()))]
+
+    @property
+    def failures(self) -> list[str]:
+        return [self.names[i] for i in np.flatnonzero(self.failed)]
+
+    @property
+    def kinks(self) -> list[str]:
+        return [self.names[i] for i in np.flatnonzero(self.at_kink)]
+
+    def __str__(self) -> str:
+        P = len(self.names)
+        status = "OK" if self.ok else "FAILED"
+        lines = [
+            f"gradient check ({self.engine} engine vs {self.method} differences, "
+            f"eps={self.eps:g}): {status}",
+            f"  {P} parameters, {int(self.failed.sum())} failed, {int(self.at_kink.sum())} at "
+            f"a kink; tolerance |analytic - numeric| <= {self.atol:g} + {self.rtol:g}*|numeric|",
+            f"  max abs error {self.max_abs_error:.3e}, max rel error {self.max_rel_error:.3e},"
+            f" worst {self.worst}",
+        ]
+        if self.note:
+            lines.append(f"  note: {self.note}")
+        if P <= 40:
+            rows = range(P)
+        else:
+            order = np.argsort(-self._badness())
+            rows = sorted(set(order[:10].tolist()) | set(np.flatnonzero(self.failed)[:20])
+                          | set(np.flatnonzero(self.at_kink)[:10]))
+        header = f"  {'parameter':<14}{'analytic':>14}{'numeric':>14}{'abs err':>11}" \
+                 f"{'rel err':>11}  status"
+        lines += [header, "  " + "-" * (len(header) + 4)]
+        for i in rows:
+            if self.at_kink[i]:
+                st = (f"at a kink: one-sided {self.backward_quotient[i]:.6g} | "
+                      f"{self.forward_quotient[i]:.6g}")
+            else:
+                st = "FAIL" if self.failed[i] else "ok"
+            lines.append(f"  {self.names[i]:<14}{self.analytic[i]:>14.6g}"
+                         f"{self.numeric[i]:>14.6g}{self.abs_error[i]:>11.2e}"
+                         f"{self.rel_error[i]:>11.2e}  {st}")
+        if P > 40:
+            lines.append(f"  ({len(rows)} of {P} rows shown: the worst, the failures, the kinks)")
+        return "\n".join(lines)
+
+
+def check_gradients(net: Any, X: Any, T: Any, engine: str = "scalar", eps: float = 1e-6,
+                    atol: float = 1e-5, rtol: float = 1e-3, raise_on_failure: bool = False,
+                    method: str = "central") -> GradientCheck:
+    """Compare ``engine``'s gradient with central finite differences over every parameter.
+
+    The loss for the difference quotients is evaluated by the same engine (forward only).
+    The parameters are restored exactly afterwards, also when something fails.
+    ``raise_on_failure=True`` raises ``AssertionError`` with the report.
+    ``method="complex_step"`` is provided by :mod:`scalarprop.testing`.
+    """
+    if not (isinstance(eps, (int, float)) and np.isfinite(eps) and eps > 0):
+        raise ValueError(f"eps={eps!r}: expected a positive finite step")
+    if atol < 0 or rtol < 0:
+        raise ValueError(f"atol={atol!r}, rtol={rtol!r}: tolerances must be >= 0")
+    if method not in ("central", "complex_step"):
+        raise ValueError(f"method={method!r}: expected 'central' or 'complex_step'")
+    eng = get_engine(engine)
+    Xc, Tc = check_batch(net, X, T)
+    if method == "complex_step":
+        from .testing import _check_network_complex_step
+
+        result = _check_network_complex_step(net, Xc, Tc, eng, atol, rtol)
+    else:
+        result = _central(net, Xc, Tc, eng, eps, atol, rtol)
+    if raise_on_failure and not result.ok:
+        raise AssertionError(str(result))
+    return result
+
+
+def _central(net: Any, X: np.ndarray, T: np.ndarray, eng: Any, eps: float, atol: float,
+             rtol: float, note: str = "") -> GradientCheck:
+    _, analytic = eng.loss_and_grad(net, X, T)
+    saved = net.params.copy()
+    P = net.num_params
+    f_plus, f_minus = np.empty(P), np.empty(P)
+    try:
+        f0 = eng.loss(net, X, T)
+        for q in range(P):
+            net.params[q] = saved[q] + eps
+            f_plus[q] = eng.loss(net, X, T)
+            net.params[q] = saved[q] - eps
+            f_minus[q] = eng.loss(net, X, T)
+            net.params[q] = saved[q]
+    finally:
+        net.params[:] = saved
+    numeric = (f_plus - f_minus) / (2 * eps)
+    fwd = (f_plus - f0) / eps
+    bwd = (f0 - f_minus) / eps
+    tol = atol + rtol * np.abs(numeric)
+    bad = ~(np.abs(analytic - numeric) <= tol)      # NaN counts as bad
+    kinked = (net.hidden in F.KINKED_ACTIVATIONS or net.loss in F.KINKED_LOSSES)
+    at_kink = np.zeros(P, dtype=bool)
+    if kinked:
+        # the two one-sided slopes disagree by more than curvature explains, and backprop's
+        # value is one of them (or between them): a kink inside [θ-ε, θ+ε]. Flagged even
+        # where the central quotient happens to agree (|y-t| is symmetric), never hidden.
+        lo, hi = np.minimum(fwd, bwd), np.maximum(fwd, bwd)
+        tol_side = atol + rtol * np.maximum(np.abs(fwd), np.abs(bwd))
+        jump = (hi - lo) > 2 * tol_side
+        inside = (analytic >= lo - tol_side) & (analytic <= hi + tol_side)
+        at_kink = jump & inside
+    return GradientCheck(eng.name, net.param_names, analytic, numeric, fwd, bwd,
+                         bad & ~at_kink, at_kink, atol, rtol, eps, "central", note)
+
+
+# -- two engines, node by node -------------------------------------------------------------
+
+
+@dataclass
+class EngineComparison:
+    """The largest difference between two engines at every node and parameter.
+
+    ``rows`` maps a node name (``k1``, ``h1``, …, ``y``, ``loss``) to ``(value diff,
+    gradient diff)``; ``param_diff`` holds every parameter's gradient difference.
+
+    Relative differences are taken against the pass's scale: the largest value of any node
+    (forward) and the largest gradient of any node or parameter (backward). Rounding errors
+    are relative to the largest numbers combined: a ``k`` that cancels to nearly 0, or a
+    softmax gradient ``y (y' − Σ y' y)``, carries the error of the terms it came from.
+    """
+
+    engines: tuple[str, str]
+    rows: dict[str, tuple[float, float]]
+    param_diff: np.ndarray
+    value_scale: float
+    grad_scale: float
+    names: list[str]
+    own_scale: dict[str, float] = field(default_factory=dict)  # rows measured on their own
+
+    @property
+    def max_abs(self) -> float:
+        vals = [max(v, g) for v, g in self.rows.values()]
+        return float(max(vals + [self.param_diff.max(initial=0.0)]))
+
+    @property
+    def max_rel(self) -> float:
+        v = max(r[0] for r in self.rows.values())
+        g = max([r[1] for k, r in self.rows.items() if k not in self.own_scale]
+                + [self.param_diff.max(initial=0.0)])
+        own = [self.rows[k][1] / s if s > 0 else self.rows[k][1]
+               for k, s in self.own_scale.items()]
+        return float(max([v / self.value_scale if self.value_scale > 0 else v,
+                          g / self.grad_scale if self.grad_scale > 0 else g] + own))
+
+    def ok(self, tol: float = 1e-12) -> bool:
+        """True when every node and parameter agrees within ``tol`` relative to its scale."""
+        return self.max_rel <= tol
+
+    @property
+    def worst_param(self) -> str:
+        return self.names[int(np.argmax(self.param_diff))]
+
+    def __str__(self) -> str:
+        a, b = self.engines
+        lines = [f"{a} vs {b}: largest |difference| per node "
+                 f"(max relative to scale {self.max_rel:.2e})",
+                 f"  {'node':<10}{'value':>12}{'gradient':>12}"]
+        for name, (v, g) in self.rows.items():
+            gtxt = f"{g:>12.2e}" if name != "loss" else f"{'':>12}"
+            lines.append(f"  {name:<10}{v:>12.2e}{gtxt}")
+        lines.append(f"  {'params':<10}{'':>12}{self.param_diff.max(initial=0):>12.2e}"
+                     f"  (worst {self.worst_param}, {len(self.names)} parameters)")
+        return "\n".join(lines)
+
+
+def _diff(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    same = (a == b)                 # equal infinities count as agreement
+    with np.errstate(invalid="ignore"):
+        d = np.where(same, 0.0, np.abs(a - b))
+    d = np.where(np.isnan(d), np.inf, d)
+    finite = np.isfinite(a) & np.isfinite(b)
+    scale = max(np.abs(a[finite]).max(initial=0.0), np.abs(b[finite]).max(initial=0.0))
+    return float(d.max(initial=0.0)), float(scale)
+
+
+def compare_engines(net: Any, X: Any, T: Any, engines: tuple[str, str] = ("scalar", "vectorized")
+                    ) -> EngineComparison:
+    """Run two engines on the same batch and report, node by node, how far apart they are."""
+    if len(engines) != 2:
+        raise ValueError(f"engines={engines!r}: expected two engine names")
+    ea, eb = get_engine(engines[0]), get_engine(engines[1])
+    Xc, Tc = check_batch(net, X, T)
+    na, nb = ea.nodes(net, Xc, Tc), eb.nodes(net, Xc, Tc)
+    rows: dict[str, tuple[float, float]] = {}
+    value_scale = grad_scale = 0.0
+    own_scale: dict[str, float] = {}
+    L = net.num_layers
+    for l in range(1, L + 1):
+        for node in ("k", "h"):
+            name = "y" if (node == "h" and l == L) else f"{node}{l}"
+            v, vs = _diff(na[f"{node}{l}"], nb[f"{node}{l}"])
+            g, gs = _diff(na[f"{node}{l}_grad"], nb[f"{node}{l}_grad"])
+            rows[name] = (v, g)
+            value_scale = max(value_scale, vs)
+            # bce/ce differentiate from the logits: their dl/dy (1/y) never enters k'
+            if name == "y" and net.loss in ("bce", "ce"):
+                own_scale[name] = gs
+            else:
+                grad_scale = max(grad_scale, gs)
+    v, vs = _diff(np.array(na["loss"]), np.array(nb["loss"]))
+    rows["loss"] = (v, 0.0)
+    value_scale = max(value_scale, vs)
+    ga, gb = np.asarray(na["grad"]), np.asarray(nb["grad"])
+    pd = np.abs(ga - gb)
+    grad_scale = max(grad_scale, float(np.abs(ga).max()), float(np.abs(gb).max()))
+    return EngineComparison((ea.name, eb.name), rows, pd, value_scale, grad_scale,
+                            net.param_names, own_scale)

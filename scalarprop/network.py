@@ -1,0 +1,233 @@
+"""The multilayer perceptron (lecture part 1): sizes, names, and ONE flat parameter buffer.
+
+Layer ``l`` (``0 <= l < L``, ``L = len(sizes) - 1``) computes ``k = W x + b`` and
+``h = act(k)`` with ``W`` of shape ``(sizes[l+1], sizes[l])`` and ``b`` of shape
+``(sizes[l+1],)``. The last layer uses the output activation, the others the hidden one.
+
+Index convention. The lecture's loop pseudocode (slide 54) writes ``w[i,j]`` for the weight
+from input ``i`` to hidden unit ``j`` (``k[j] += w[i,j] * x[i]``). Here the matrix is stored
+the other way round, row ``j`` per output unit, so the lecture's ``w[i,j]`` is ``W[j,i]``
+(``weights(0)[j, i]``, parameter name ``"W0[j,i]"``, zero-based). The lecture's ``v[i]``
+(hidden ``i`` to the output) is ``weights(1)[0, i]``, its ``b[j]`` is ``biases(0)[j]`` and
+its ``c`` is ``biases(1)[0]``.
+
+Memory layout. ``params`` is one contiguous, 64-byte aligned float64 array holding
+``W0, b0, W1, b1, ...``, each ``W`` row-major. ``weights(l)`` and ``biases(l)`` are views
+into it (a reshape copies nothing), so writing to them writes the network. Every engine
+returns its gradient in this same layout.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from . import functions as F
+from .validate import check_X
+
+
+def aligned_empty(n: int, align: int = 64) -> np.ndarray:
+    """An uninitialised float64 array of length n whose data starts on an ``align``-byte
+    boundary (a cache line: the kernels stream rows of W and X)."""
+    raw = np.empty(n + align // 8, dtype=np.float64)
+    offset = (-raw.ctypes.data % align) // 8
+    return raw[offset:offset + n]
+
+
+class MLP:
+    """A fully connected network, ``MLP(sizes, hidden, output, loss, seed)``.
+
+    Args:
+        sizes: units per layer, input first: ``(2, 3, 1)`` is the lecture's network,
+            ``(2, 1)`` a perceptron (no hidden layer).
+        hidden: activation of the hidden layers: sigmoid, relu, tanh, identity.
+        output: activation of the output layer: identity, sigmoid, softmax.
+        loss: squared, absolute, bce (sigmoid output, targets {0,1}), ce (softmax output,
+            class indices), hinge (identity output with one unit, targets {-1,1}).
+        seed: seed for the Glorot-uniform initialisation (``None``: fresh entropy).
+            Biases start at zero.
+    """
+
+    def __init__(self, sizes: Any, hidden: str = "sigmoid", output: str = "identity",
+                 loss: str = "squared", seed: int | None = None) -> None:
+        sizes = _check_sizes(sizes)
+        F.check_combination(sizes, hidden, output, loss)
+        self.sizes: tuple[int, ...] = sizes
+        self.hidden, self.output, self.loss = hidden, output, loss
+        self.num_layers = len(sizes) - 1
+        # (start of W, start of b, end) of each layer in the flat buffer
+        self._slices: list[tuple[int, int, int]] = []
+        p = 0
+        for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+            self._slices.append((p, p + n_out * n_in, p + n_out * n_in + n_out))
+            p += n_out * n_in + n_out
+        self._params = aligned_empty(p)
+        self._params[:] = 0.0
+        rng = np.random.default_rng(seed)
+        for l in range(self.num_layers):
+            n_in, n_out = sizes[l], sizes[l + 1]
+            a = np.sqrt(6.0 / (n_in + n_out))
+            self.weights(l)[...] = rng.uniform(-a, a, size=(n_out, n_in))
+        # the packed description a kernel reads: activations, loss, then the sizes
+        self.spec = np.array([F.HIDDEN[hidden], F.OUTPUT[output], F.LOSSES[loss],
+                              *sizes], dtype=np.int64)
+
+    # -- parameters ---------------------------------------------------------------------------
+
+    @property
+    def params(self) -> np.ndarray:
+        """Every weight and bias, one contiguous 1-D float64 array (the engines' layout)."""
+        return self._params
+
+    @params.setter
+    def params(self, value: Any) -> None:
+        # copy into the existing buffer, so views from weights()/biases() stay attached
+        arr = np.asarray(value)
+        if arr.shape != self._params.shape:
+            raise ValueError(f"params: expected shape {self._params.shape}, got {arr.shape}")
+        if arr.dtype.kind not in "biuf":
+            raise ValueError(f"params: expected real numbers, got dtype {arr.dtype}")
+        self._params[:] = arr
+
+    @property
+    def num_params(self) -> int:
+        return self._params.shape[0]
+
+    def _check_layer(self, l: int) -> int:
+        if not isinstance(l, (int, np.integer)) or not -self.num_layers <= l < self.num_layers:
+            raise ValueError(f"layer {l!r} out of range: this network has layers 0.."
+                             f"{self.num_layers - 1}")
+        return int(l) % self.num_layers
+
+    def weights(self, l: int) -> np.ndarray:
+        """Layer l's weight matrix W, shape (sizes[l+1], sizes[l]): a writable view."""
+        l = self._check_layer(l)
+        w0, b0, _ = self._slices[l]
+        return self._params[w0:b0].reshape(self.sizes[l + 1], self.sizes[l])
+
+    def biases(self, l: int) -> np.ndarray:
+        """Layer l's bias vector b, shape (sizes[l+1],): a writable view."""
+        l = self._check_layer(l)
+        _, b0, end = self._slices[l]
+        return self._params[b0:end]
+
+    def layer_slices(self, l: int) -> tuple[slice, slice]:
+        """Where layer l's W and b live in the flat buffer."""
+        l = self._check_layer(l)
+        w0, b0, end = self._slices[l]
+        return slice(w0, b0), slice(b0, end)
+
+    @property
+    def param_names(self) -> list[str]:
+        """A name for every flat index: ``"W0[2,1]"`` (row 2, column 1 of layer 0's W),
+        ``"b1[0]"``."""
+        names: list[str] = []
+        for l in range(self.num_layers):
+            n_in, n_out = self.sizes[l], self.sizes[l + 1]
+            names += [f"W{l}[{j},{i}]" for j in range(n_out) for i in range(n_in)]
+            names += [f"b{l}[{j}]" for j in range(n_out)]
+        return names
+
+    def param_name(self, index: int) -> str:
+        """The name of flat index ``index``."""
+        if not isinstance(index, (int, np.integer)) or not 0 <= index < self.num_params:
+            raise ValueError(f"parameter index {index!r} out of range [0, {self.num_params})")
+        for l, (w0, b0, end) in enumerate(self._slices):
+            if index < b0:
+                j, i = divmod(int(index) - w0, self.sizes[l])
+                return f"W{l}[{j},{i}]"
+            if index < end:
+                return f"b{l}[{int(index) - b0}]"
+        raise AssertionError("unreachable")
+
+    def param_index(self, name: str) -> int:
+        """The flat index of a parameter name such as ``"W0[2,1]"`` or ``"b1[0]"``."""
+        import re
+
+        m = re.fullmatch(r"\s*([Wb])(\d+)\[\s*(\d+)\s*(?:,\s*(\d+)\s*)?\]\s*", str(name))
+        if m is None or (m.group(1) == "W") != (m.group(4) is not None):
+            raise ValueError(f"parameter name {name!r} not understood; expected e.g. 'W0[2,1]' "
+                             f"or 'b0[2]' (layers 0..{self.num_layers - 1})")
+        l = int(m.group(2))
+        if l >= self.num_layers:
+            raise ValueError(f"parameter {name!r}: layer {l} out of range, this network has "
+                             f"layers 0..{self.num_layers - 1}")
+        n_in, n_out = self.sizes[l], self.sizes[l + 1]
+        w0, b0, _ = self._slices[l]
+        j = int(m.group(3))
+        if m.group(1) == "W":
+            i = int(m.group(4))
+            if j >= n_out or i >= n_in:
+                raise ValueError(f"parameter {name!r} out of range: W{l} has shape "
+                                 f"({n_out}, {n_in})")
+            return w0 + j * n_in + i
+        if j >= n_out:
+            raise ValueError(f"parameter {name!r} out of range: b{l} has shape ({n_out},)")
+        return b0 + j
+
+    # -- using the network -----------------------------------------------------------------------
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The output layer's values for a batch ``X`` of shape (n, sizes[0]) (probabilities
+        for sigmoid and softmax outputs); a 1-D ``X`` is one example and gives a 1-D result."""
+        from . import vectorized
+
+        Xc, single = check_X(self, X)
+        y = vectorized.forward(self, Xc)[-1][1]
+        return y[0] if single else y
+
+    def copy(self) -> MLP:
+        """An independent copy: same sizes, names and parameter values, its own buffer."""
+        new = MLP.__new__(MLP)
+        new.__dict__.update(self.__dict__)
+        new._slices = list(self._slices)
+        new.spec = self.spec.copy()
+        new._params = aligned_empty(self.num_params)
+        new._params[:] = self._params
+        return new
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the network to ``.npz`` (sizes, names, parameters; no pickle)."""
+        np.savez(path, sizes=np.array(self.sizes, dtype=np.int64),
+                 hidden=np.array(self.hidden), output=np.array(self.output),
+                 loss=np.array(self.loss), params=self._params)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> MLP:
+        """Read a network written by :meth:`save`; the parameters round-trip exactly."""
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                missing = {"sizes", "hidden", "output", "loss", "params"} - set(f.files)
+                if missing:
+                    raise ValueError(f"{path}: not a scalarprop model, missing keys "
+                                     f"{sorted(missing)}")
+                net = cls([int(s) for s in f["sizes"]], hidden=str(f["hidden"]),
+                          output=str(f["output"]), loss=str(f["loss"]), seed=0)
+                params = f["params"]
+        except (OSError, EOFError) as exc:
+            raise ValueError(f"{path}: cannot read model file ({exc})") from None
+        if params.shape != net._params.shape or params.dtype != np.float64:
+            raise ValueError(f"{path}: params has shape {params.shape} {params.dtype}, the "
+                             f"sizes {net.sizes} need ({net.num_params},) float64")
+        net._params[:] = params
+        return net
+
+    def __repr__(self) -> str:
+        return (f"MLP(sizes={list(self.sizes)}, hidden={self.hidden!r}, "
+                f"output={self.output!r}, loss={self.loss!r})  # {self.num_params} parameters")
+
+
+def _check_sizes(sizes: Any) -> tuple[int, ...]:
+    try:
+        out = tuple(sizes)
+    except TypeError:
+        raise ValueError(f"sizes: expected a sequence of layer widths such as (2, 3, 1), got "
+                         f"{sizes!r}") from None
+    if len(out) < 2:
+        raise ValueError(f"sizes: need at least an input and an output layer, got {sizes!r}")
+    for i, s in enumerate(out):
+        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1:
+            raise ValueError(f"sizes[{i}] = {s!r}: layer widths must be positive integers")
+    return tuple(int(s) for s in out)

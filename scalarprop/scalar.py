@@ -1,0 +1,274 @@
+"""Part 2 of the lecture: backpropagation one number at a time.
+
+The kernels below are the lecture's forward and backward pseudocode (slides 54-55), loop for
+loop, generalised to any depth and to every activation and loss in :mod:`functions`:
+
+forward (one example)::
+
+    for j in units:                  k[j] = sum_i W[j,i] * x[i] + b[j]
+    for j in units:                  h[j] = act(k[j])
+    ...layer after layer...          loss = loss(y, t)
+
+backward (one example, walking from the loss down)::
+
+    y' = dl/dy                       e.g. 2 (y - t) for the squared loss
+    k' = y' * act'(k)                for the output layer (y - t for bce/ce, from the logits)
+    for each layer, top down:
+        for j, i:  W'[j,i] += k'[j] * x[i];   b'[j] += k'[j]   (x: the layer's input)
+                   h'[i]   += k'[j] * W[j,i]                   (the layer below's h)
+        k'[i] = h'[i] * act'(k[i])                              e.g. h[i] (1 - h[i])
+
+They take only flat float64 arrays and integers (``spec`` packs the activation and loss codes
+and the sizes, see :class:`~scalarprop.network.MLP`), allocate nothing per example, and loop
+over the examples of a batch inside the kernel. No numpy vector operations: loops only. The
+same source runs uncompiled (``kernel.py_func`` or ``NUMBA_DISABLE_JIT=1``).
+
+Node storage for one example is one flat row ``nodes`` of length ``4 U`` (``U`` = all units
+above the input): ``k`` at ``[0, U)``, ``h`` at ``[U, 2U)``, ``k'`` at ``[2U, 3U)`` and ``h'``
+at ``[3U, 4U)``, layer after layer.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from .functions import (
+    ABSOLUTE,
+    BCE,
+    CE,
+    HINGE,
+    SOFTMAX,
+    SQUARED,
+    activate,
+    activate_grad,
+    log1pexp,
+)
+from .validate import check_batch
+
+# -- the kernels ---------------------------------------------------------------------------
+
+
+@njit(cache=True, error_model="numpy")
+def num_units(spec):
+    """U: the units of every layer above the input."""
+    U = 0
+    for l in range(4, spec.shape[0]):
+        U += spec[l]
+    return U
+
+
+@njit(cache=True, error_model="numpy")
+def forward(params, spec, x, nodes):
+    """Slide 54: fill ``k`` and ``h`` of every layer for one example ``x``."""
+    hidden, output = spec[0], spec[1]
+    L = spec.shape[0] - 4
+    U = num_units(spec)
+    p = 0          # where layer l's W starts in params
+    u = 0          # where layer l's units start in the node rows
+    u_prev = 0
+    for l in range(L):
+        n_in, n_out = spec[3 + l], spec[4 + l]
+        src = x if l == 0 else nodes[U + u_prev:U + u_prev + n_in]
+        b = p + n_out * n_in
+        for j in range(n_out):
+            k = 0.0
+            for i in range(n_in):
+                k += params[p + j * n_in + i] * src[i]
+            nodes[u + j] = k + params[b + j]
+        code = output if l == L - 1 else hidden
+        if code == SOFTMAX:
+            # subtract the largest logit first: e^k cannot overflow (log-sum-exp)
+            m = nodes[u]
+            for j in range(1, n_out):
+                m = max(m, nodes[u + j])
+            s = 0.0
+            for j in range(n_out):
+                e = math.exp(nodes[u + j] - m)
+                nodes[U + u + j] = e
+                s += e
+            for j in range(n_out):
+                nodes[U + u + j] /= s
+        else:
+            for j in range(n_out):
+                nodes[U + u + j] = activate(code, nodes[u + j])
+        p = b + n_out
+        u_prev = u
+        u += n_out
+
+
+@njit(cache=True, error_model="numpy")
+def loss_value(spec, nodes, t):
+    """The loss of one example from its forward pass; bce and ce from the logits z = k."""
+    loss_code = spec[2]
+    L = spec.shape[0] - 4
+    U = num_units(spec)
+    n_out = spec[3 + L]
+    u = U - n_out
+    l = 0.0
+    if loss_code == CE:
+        m = nodes[u]
+        for j in range(1, n_out):
+            m = max(m, nodes[u + j])
+        s = 0.0
+        for j in range(n_out):
+            s += math.exp(nodes[u + j] - m)
+        return m + math.log(s) - nodes[u + int(t[0])]
+    for j in range(n_out):
+        y = nodes[U + u + j]
+        if loss_code == SQUARED:
+            l += (y - t[j]) ** 2
+        elif loss_code == ABSOLUTE:
+            l += abs(y - t[j])
+        elif loss_code == BCE:
+            z = nodes[u + j]
+            l += log1pexp(z) - z * t[j]
+        elif loss_code == HINGE:
+            l += max(0.0, 1.0 - t[j] * y)
+    return l
+
+
+@njit(cache=True, error_model="numpy")
+def backward(params, spec, x, t, nodes, grad):
+    """Slide 55: walk from the loss down, filling ``k'`` and ``h'`` of every node and
+    accumulating every parameter's gradient into ``grad`` (``+=``, so a batch sums)."""
+    hidden, output, loss_code = spec[0], spec[1], spec[2]
+    L = spec.shape[0] - 4
+    U = num_units(spec)
+    K, H, KG, HG = 0, U, 2 * U, 3 * U
+    n_out = spec[3 + L]
+    u = U - n_out
+    # the top: y' = dl/dy, then the output layer's k'
+    for j in range(n_out):
+        y = nodes[H + u + j]
+        if loss_code == SQUARED:
+            nodes[HG + u + j] = 2.0 * (y - t[j])
+        elif loss_code == ABSOLUTE:
+            d = y - t[j]
+            nodes[HG + u + j] = 1.0 if d > 0.0 else (-1.0 if d < 0.0 else 0.0)
+        elif loss_code == BCE:
+            nodes[HG + u + j] = -1.0 / y if t[j] == 1.0 else 1.0 / (1.0 - y)
+        elif loss_code == CE:
+            nodes[HG + u + j] = -1.0 / y if j == int(t[0]) else 0.0
+        else:  # hinge
+            nodes[HG + u + j] = -t[j] if 1.0 - t[j] * y > 0.0 else 0.0
+    if loss_code == BCE:
+        # dl/dz = sigmoid(z) - t: no division by a saturated y
+        for j in range(n_out):
+            nodes[KG + u + j] = nodes[H + u + j] - t[j]
+    elif loss_code == CE:
+        for j in range(n_out):
+            nodes[KG + u + j] = nodes[H + u + j] - (1.0 if j == int(t[0]) else 0.0)
+    elif output == SOFTMAX:
+        # the softmax is not element-wise: k'_j = y_j (y'_j - sum_i y'_i y_i)
+        s = 0.0
+        for j in range(n_out):
+            s += nodes[HG + u + j] * nodes[H + u + j]
+        for j in range(n_out):
+            nodes[KG + u + j] = nodes[H + u + j] * (nodes[HG + u + j] - s)
+    else:
+        for j in range(n_out):
+            nodes[KG + u + j] = nodes[HG + u + j] * activate_grad(
+                output, nodes[K + u + j], nodes[H + u + j])
+    # walk down the layers
+    p_end = params.shape[0]
+    for l in range(L - 1, -1, -1):
+        n_in, n_out = spec[3 + l], spec[4 + l]
+        b = p_end - n_out
+        w = b - n_out * n_in
+        u_in = u - n_in
+        src = x if l == 0 else nodes[H + u_in:H + u_in + n_in]
+        if l > 0:
+            for i in range(n_in):
+                nodes[HG + u_in + i] = 0.0
+        for j in range(n_out):
+            g = nodes[KG + u + j]
+            grad[b + j] += g
+            for i in range(n_in):
+                grad[w + j * n_in + i] += g * src[i]
+            if l > 0:
+                for i in range(n_in):
+                    nodes[HG + u_in + i] += g * params[w + j * n_in + i]
+        if l > 0:
+            for i in range(n_in):
+                nodes[KG + u_in + i] = nodes[HG + u_in + i] * activate_grad(
+                    hidden, nodes[K + u_in + i], nodes[H + u_in + i])
+        p_end = w
+        u = u_in
+
+
+@njit(cache=True, error_model="numpy")
+def loss_and_grad_kernel(params, spec, X, T, nodes, grad):
+    """The batch: for each example, forward, loss, backward. ``grad`` is zeroed and then
+    summed over the batch (the lecture's convention: a batch's loss is the sum). ``nodes``
+    has one row per example (every node kept) or a single row reused for all."""
+    for q in range(grad.shape[0]):
+        grad[q] = 0.0
+    total = 0.0
+    for n in range(X.shape[0]):
+        row = nodes[n] if nodes.shape[0] > 1 else nodes[0]
+        forward(params, spec, X[n], row)
+        total += loss_value(spec, row, T[n])
+        backward(params, spec, X[n], T[n], row, grad)
+    return total
+
+
+# -- the Python boundary -------------------------------------------------------------------
+
+
+def loss_and_grad(net: Any, X: Any, T: Any) -> tuple[float, np.ndarray]:
+    """The batch's summed loss and its gradient in the layout of ``net.params``."""
+    Xc, Tc = check_batch(net, X, T)
+    U = int(sum(net.sizes[1:]))
+    nodes = np.zeros((1, 4 * U))
+    grad = np.empty(net.num_params)
+    loss = loss_and_grad_kernel(net.params, net.spec, Xc, Tc, nodes, grad)
+    return float(loss), grad
+
+
+def nodes(net: Any, X: Any, T: Any) -> dict[str, Any]:
+    """Every node's value and gradient for every example (see :func:`split_nodes`), with
+    ``"loss"`` and ``"grad"``."""
+    Xc, Tc = check_batch(net, X, T)
+    U = int(sum(net.sizes[1:]))
+    rows = np.zeros((Xc.shape[0], 4 * U))
+    grad = np.empty(net.num_params)
+    loss = loss_and_grad_kernel(net.params, net.spec, Xc, Tc, rows, grad)
+    out = split_nodes(net.sizes, rows)
+    out["loss"] = float(loss)
+    out["grad"] = grad
+    return out
+
+
+def split_nodes(sizes: tuple[int, ...], rows: np.ndarray) -> dict[str, np.ndarray]:
+    """Name the columns of the node rows: layer l's ``k{l}``, ``h{l}``, ``k{l}_grad``,
+    ``h{l}_grad`` (l = 1..L; the output's ``h{L}`` is the network output y)."""
+    U = int(sum(sizes[1:]))
+    out: dict[str, np.ndarray] = {}
+    u = 0
+    for l, n in enumerate(sizes[1:], start=1):
+        for name, base in (("k", 0), ("h", U), ("k_grad", 2 * U), ("h_grad", 3 * U)):
+            key = f"{name[0]}{l}{name[1:]}"
+            out[key] = rows[:, base + u:base + u + n].copy()
+        u += n
+    return out
+
+
+@njit(cache=True, error_model="numpy")
+def loss_kernel(params, spec, X, T, nodes):
+    """The batch's summed loss alone: forward passes, no backward (for finite differences)."""
+    total = 0.0
+    for n in range(X.shape[0]):
+        forward(params, spec, X[n], nodes)
+        total += loss_value(spec, nodes, T[n])
+    return total
+
+
+def loss(net: Any, X: Any, T: Any) -> float:
+    """The batch's summed loss."""
+    Xc, Tc = check_batch(net, X, T)
+    nodes_row = np.zeros(4 * int(sum(net.sizes[1:])))
+    return float(loss_kernel(net.params, net.spec, Xc, Tc, nodes_row))

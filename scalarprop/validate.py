@@ -1,0 +1,103 @@
+"""Input checking at the Python boundary.
+
+Numba does not check bounds: an unchecked shape or label is a silent wrong answer or a crash.
+So every public entry point sends its input through here first, and a compiled kernel only ever
+sees C-contiguous float64 arrays of the shapes it expects. Every error names the argument and
+says what was expected.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .network import MLP
+
+
+def as_float_array(a: Any, name: str) -> np.ndarray:
+    """A float64 C-contiguous copy-if-needed of ``a``; ints and bools are converted,
+    complex, object and string arrays are refused."""
+    try:
+        arr = np.asarray(a)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"{name}: cannot be read as a numeric array ({exc})") from None
+    if arr.dtype.kind == "c":
+        raise ValueError(f"{name}: complex dtype {arr.dtype} is not supported; expected real "
+                         "float64 values")
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"{name}: dtype {arr.dtype} is not numeric; expected float64 values")
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def _check_finite(arr: np.ndarray, name: str) -> None:
+    if not np.isfinite(arr).all():
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        where = ", ".join(str(i) for i in bad)
+        raise ValueError(f"{name}: contains NaN or inf (first at index [{where}], value "
+                         f"{arr[tuple(bad)]})")
+
+
+def check_X(net: MLP, X: Any, name: str = "X") -> tuple[np.ndarray, bool]:
+    """Return ``(X, single)``: X as an ``(n, sizes[0])`` float64 C-contiguous array, and
+    whether the caller gave one example as a 1-D vector."""
+    arr = as_float_array(X, name)
+    n_in = net.sizes[0]
+    single = arr.ndim == 1
+    if single:
+        if arr.shape[0] != n_in:
+            raise ValueError(f"{name}: a single example must have shape ({n_in},), got "
+                             f"{arr.shape}")
+        arr = arr.reshape(1, n_in)
+    elif arr.ndim != 2 or arr.shape[1] != n_in:
+        raise ValueError(f"{name}: expected shape (n, {n_in}) for a network with "
+                         f"sizes={net.sizes}, got {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name}: empty batch (0 examples)")
+    _check_finite(arr, name)
+    return arr, single
+
+
+def check_T(net: MLP, T: Any, n: int, name: str = "T") -> np.ndarray:
+    """Targets packed for the kernels: float64 of shape ``(n, m)``, where ``m = 1`` holding the
+    class index for ``ce`` and ``m = sizes[-1]`` otherwise. Values are checked against the loss:
+    class indices in ``[0, K)`` for ce, {0, 1} for bce, {-1, 1} for hinge."""
+    arr = as_float_array(T, name)
+    n_out = net.sizes[-1]
+    loss = net.loss
+    _check_finite(arr, name)
+    if loss == "ce":
+        if arr.size != n or arr.ndim > 2 or (arr.ndim == 2 and arr.shape[1] != 1):
+            raise ValueError(f"{name}: loss='ce' expects {n} class indices, shape ({n},), got "
+                             f"shape {arr.shape}")
+        flat = arr.reshape(n)
+        bad = (flat != np.round(flat)) | (flat < 0) | (flat >= n_out)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(f"{name}[{i}] = {flat[i]}: class labels must be integers in "
+                             f"[0, {n_out}) for {n_out} outputs")
+        return np.ascontiguousarray(flat.reshape(n, 1))
+    if arr.ndim == 0 or (arr.ndim == 1 and n == 1 and arr.shape[0] == n_out):
+        arr = arr.reshape(1, -1)
+    elif arr.ndim == 1 and n_out == 1:
+        arr = arr.reshape(-1, 1)
+    if arr.ndim != 2 or arr.shape != (n, n_out):
+        want = f"({n},) or ({n}, 1)" if n_out == 1 else f"({n}, {n_out})"
+        raise ValueError(f"{name}: expected shape {want} for {n} examples and {n_out} outputs, "
+                         f"got {np.shape(T)}")
+    allowed = {"bce": (0.0, 1.0), "hinge": (-1.0, 1.0)}.get(loss)
+    if allowed is not None:
+        bad = ~np.isin(arr, allowed)
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            raise ValueError(f"{name}[{i}, {j}] = {arr[i, j]}: loss={loss!r} expects targets in "
+                             f"{{{allowed[0]:g}, {allowed[1]:g}}}")
+    return np.ascontiguousarray(arr)
+
+
+def check_batch(net: MLP, X: Any, T: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Check a batch (X, T) against ``net``; returns the arrays a kernel may see."""
+    Xc, _ = check_X(net, X)
+    Tc = check_T(net, T, Xc.shape[0])
+    return Xc, Tc

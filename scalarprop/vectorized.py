@@ -1,0 +1,127 @@
+"""Part 3 of the lecture: the same network as matrix operations over a batch.
+
+With a batch ``X`` of shape ``(n, d)`` as rows (slides 68-79, transposed for row examples)::
+
+    forward                      backward
+    K = X Wᵀ + b                 Y∇ = dl/dY                 (2 (Y - T) for the squared loss)
+    H = σ(K)                     K∇ = Y∇ ⊙ σ'(K)            (Y - T for bce and ce, from logits)
+    ...                          V∇ = K∇ᵀ H,   c∇ = Σₙ K∇
+    Y = act(H Vᵀ + c)            H∇ = K∇ V
+                                 K∇ = H∇ ⊙ H ⊙ (1 - H)      (the sigmoid's σ' = h (1 - h))
+                                 W∇ = K∇ᵀ X,   b∇ = Σₙ K∇
+
+No Python loop over units or examples; one loop over layers. The gradient is the sum over the
+batch (the lecture's convention), in the layout of ``net.params``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import functions as F
+from .validate import check_batch
+
+
+def forward(net: Any, X: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``[(K, H) for each layer]`` for a checked batch ``X``; the last H is the output Y."""
+    layers = []
+    src = X
+    for l in range(net.num_layers):
+        W, b = net.weights(l), net.biases(l)
+        K = src @ W.T + b
+        H = F.activate_array(net.output if l == net.num_layers - 1 else net.hidden, K)
+        layers.append((K, H))
+        src = H
+    return layers
+
+
+def loss(net: Any, Z: np.ndarray, Y: np.ndarray, T: np.ndarray) -> float:
+    """The summed loss from the output's logits ``Z`` and values ``Y`` (targets packed by
+    :func:`~scalarprop.validate.check_T`)."""
+    if net.loss == "squared":
+        return float(((Y - T) ** 2).sum())
+    if net.loss == "absolute":
+        return float(np.abs(Y - T).sum())
+    if net.loss == "bce":
+        return float((F.softplus_array(Z) - Z * T).sum())
+    if net.loss == "ce":
+        m = Z.max(axis=1)
+        lse = m + np.log(np.exp(Z - m[:, None]).sum(axis=1))
+        return float((lse - Z[np.arange(Z.shape[0]), T[:, 0].astype(np.intp)]).sum())
+    return float(np.maximum(0.0, 1.0 - T * Y).sum())  # hinge
+
+
+def output_grads(net: Any, Z: np.ndarray, Y: np.ndarray, T: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """``(Y∇, Z∇)``: the loss's gradient for the outputs and for the output layer's ``k``."""
+    if net.loss == "squared":
+        Y_grad = 2.0 * (Y - T)
+    elif net.loss == "absolute":
+        Y_grad = np.sign(Y - T)
+    elif net.loss == "bce":
+        with np.errstate(divide="ignore", over="ignore"):
+            Y_grad = np.where(T == 1.0, -1.0 / Y, 1.0 / (1.0 - Y))
+        return Y_grad, Y - T
+    elif net.loss == "ce":
+        onehot = np.zeros_like(Y)
+        onehot[np.arange(Y.shape[0]), T[:, 0].astype(np.intp)] = 1.0
+        with np.errstate(divide="ignore", over="ignore"):
+            Y_grad = np.where(onehot == 1.0, -1.0 / Y, 0.0)
+        return Y_grad, Y - onehot
+    else:  # hinge
+        Y_grad = np.where(1.0 - T * Y > 0.0, -T, 0.0)
+    return Y_grad, F.activate_grad_array(net.output, Z, Y, Y_grad)
+
+
+def backward(net: Any, X: np.ndarray, T: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray]]
+             ) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+    """The gradient (flat, summed over the batch) and ``[(K∇, H∇) for each layer]``."""
+    grad = np.empty(net.num_params)
+    node_grads: list[tuple[np.ndarray, np.ndarray]] = [None] * net.num_layers  # type: ignore
+    Z, Y = layers[-1]
+    H_grad, K_grad = output_grads(net, Z, Y, T)
+    for l in range(net.num_layers - 1, -1, -1):
+        node_grads[l] = (K_grad, H_grad)
+        src = X if l == 0 else layers[l - 1][1]
+        w_slice, b_slice = net.layer_slices(l)
+        grad[w_slice] = (K_grad.T @ src).ravel()      # W∇ = K∇ᵀ X
+        grad[b_slice] = K_grad.sum(axis=0)            # b∇ = Σₙ K∇
+        if l > 0:
+            K_below, H_below = layers[l - 1]
+            H_grad = K_grad @ net.weights(l)          # H∇ = K∇ W
+            K_grad = F.activate_grad_array(net.hidden, K_below, H_below, H_grad)
+    return grad, node_grads
+
+
+def loss_and_grad(net: Any, X: Any, T: Any) -> tuple[float, np.ndarray]:
+    """The batch's summed loss and its gradient in the layout of ``net.params``."""
+    Xc, Tc = check_batch(net, X, T)
+    layers = forward(net, Xc)
+    Z, Y = layers[-1]
+    grad, _ = backward(net, Xc, Tc, layers)
+    return loss(net, Z, Y, Tc), grad
+
+
+def nodes(net: Any, X: Any, T: Any) -> dict[str, Any]:
+    """Every node's value and gradient per example, named as :func:`scalar.split_nodes`
+    names them, with ``"loss"`` and ``"grad"``."""
+    Xc, Tc = check_batch(net, X, T)
+    layers = forward(net, Xc)
+    Z, Y = layers[-1]
+    grad, node_grads = backward(net, Xc, Tc, layers)
+    out: dict[str, Any] = {}
+    for l, ((K, H), (K_grad, H_grad)) in enumerate(zip(layers, node_grads), start=1):
+        out[f"k{l}"], out[f"h{l}"] = K, H
+        out[f"k{l}_grad"], out[f"h{l}_grad"] = K_grad, H_grad
+    out["loss"] = loss(net, Z, Y, Tc)
+    out["grad"] = grad
+    return out
+
+
+def loss_only(net: Any, X: Any, T: Any) -> float:
+    """The batch's summed loss: the forward pass alone."""
+    Xc, Tc = check_batch(net, X, T)
+    Z, Y = forward(net, Xc)[-1]
+    return loss(net, Z, Y, Tc)
