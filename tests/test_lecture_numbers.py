@@ -3,24 +3,17 @@
 import numpy as np
 import pytest
 
-from scalarprop import MLP, scalar, vectorized
+from scalarprop import scalar, vectorized
+from scalarprop.examples import lecture_network
 
 ENGINES = [scalar, vectorized]
 
 
 def lecture_net():
     """2-3-1 sigmoid network whose forward pass gives h2 = .99 and y = 10.1."""
-    net = MLP([2, 3, 1], hidden="sigmoid", output="identity", loss="squared", seed=0)
-    x = np.array([-1.0, 2.0])
-    W, b = net.weights(0), net.biases(0)
-    W[:] = [[0.3, -0.2], [0.5, 1.0], [-0.4, 0.1]]
-    k2 = np.log(0.99 / 0.01)                       # logit(.99)
-    b[:] = [0.1, k2 - (0.5 * -1.0 + 1.0 * 2.0), -0.2]
-    V, c = net.weights(1), net.biases(1)
-    V[:] = [[1.5, -2.0, 3.0]]
-    h = 1 / (1 + np.exp(-(W @ x + b)))
-    c[:] = 10.1 - V[0] @ h
-    return net, x, np.array([12.1]), h
+    net, x, t = lecture_network()
+    h = 1 / (1 + np.exp(-(net.weights(0) @ x + net.biases(0))))
+    return net, x, t, h
 
 
 @pytest.mark.parametrize("engine", ENGINES, ids=lambda e: e.__name__.split(".")[-1])
