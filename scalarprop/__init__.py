@@ -4,8 +4,10 @@ The same multilayer perceptron three ways (scalar loops in Numba, vectorized num
 autodiff), held to each other and to finite differences. See ``DESIGN`` in the README.
 """
 
+from .data import load_arrays, load_digits, load_synth
 from .gradcheck import EngineComparison, GradientCheck, check_gradients, compare_engines
 from .network import MLP
+from .train import History, TrainingDivergedError, train
 
 __all__ = [
     "MLP",
@@ -13,5 +15,11 @@ __all__ = [
     "compare_engines",
     "GradientCheck",
     "EngineComparison",
+    "train",
+    "History",
+    "TrainingDivergedError",
+    "load_synth",
+    "load_digits",
+    "load_arrays",
 ]
 __version__ = "0.1.0"

@@ -49,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         sys.stderr.write(f"scalarprop {args.command}: error: {exc}\n")
         return 2
+    except FloatingPointError as exc:      # training diverged: not bad input, a bad run
+        sys.stderr.write(f"scalarprop {args.command}: {exc}\n")
+        return 1
 
 
 if __name__ == "__main__":

@@ -68,7 +68,9 @@ class GradientCheck:
 
     def _badness(self) -> np.ndarray:
         # how many tolerances away each parameter is; kinks do not count
-        b = self.abs_error / (self.atol + self.rtol * np.abs(self.numeric))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            b = self.abs_error / (self.atol + self.rtol * np.abs(self.numeric))
+        b = np.where(np.isnan(b), 0.0, b)          # 0/0: exact agreement at zero tolerance
         return np.where(self.at_kink, -np.inf, b)
 
     @property

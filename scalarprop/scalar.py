@@ -272,3 +272,42 @@ def loss(net: Any, X: Any, T: Any) -> float:
     Xc, Tc = check_batch(net, X, T)
     nodes_row = np.zeros(4 * int(sum(net.sizes[1:])))
     return float(loss_kernel(net.params, net.spec, Xc, Tc, nodes_row))
+
+
+@njit(cache=True, error_model="numpy")
+def train_epoch_kernel(params, spec, X, T, order, batch_size, lr, nodes, grad, step_loss):
+    """One epoch of gradient descent (slide 18) inside one compiled call.
+
+    For each step: the summed loss and gradient of the examples ``order[s*B:(s+1)*B]``, then
+    ``θ ← θ − α ∇θ``. Returns -1, or the first step whose loss or gradient is not finite; that
+    step's update is not applied, so ``params`` hold the values from before it.
+    """
+    n = order.shape[0]
+    steps = (n + batch_size - 1) // batch_size
+    P = params.shape[0]
+    for s in range(steps):
+        for q in range(P):
+            grad[q] = 0.0
+        total = 0.0
+        for r in range(s * batch_size, min(n, (s + 1) * batch_size)):
+            e = order[r]
+            forward(params, spec, X[e], nodes)
+            total += loss_value(spec, nodes, T[e])
+            backward(params, spec, X[e], T[e], nodes, grad)
+        step_loss[s] = total
+        finite = math.isfinite(total)
+        for q in range(P):
+            finite = finite and math.isfinite(grad[q])
+        if not finite:
+            return s
+        for q in range(P):
+            params[q] -= lr * grad[q]
+    return -1
+
+
+def train_epoch(net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray, batch_size: int,
+                lr: float, step_loss: np.ndarray) -> int:
+    """Run :func:`train_epoch_kernel` on checked arrays (see :func:`scalarprop.train`)."""
+    U = int(sum(net.sizes[1:]))
+    return int(train_epoch_kernel(net.params, net.spec, X, T, order, batch_size, lr,
+                                  np.zeros(4 * U), np.empty(net.num_params), step_loss))

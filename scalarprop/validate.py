@@ -96,8 +96,9 @@ def check_T(net: MLP, T: Any, n: int, name: str = "T") -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
-def check_batch(net: MLP, X: Any, T: Any) -> tuple[np.ndarray, np.ndarray]:
+def check_batch(net: MLP, X: Any, T: Any, names: tuple[str, str] = ("X", "T")
+                ) -> tuple[np.ndarray, np.ndarray]:
     """Check a batch (X, T) against ``net``; returns the arrays a kernel may see."""
-    Xc, _ = check_X(net, X)
-    Tc = check_T(net, T, Xc.shape[0])
+    Xc, _ = check_X(net, X, names[0])
+    Tc = check_T(net, T, Xc.shape[0], names[1])
     return Xc, Tc

@@ -125,3 +125,24 @@ def loss_only(net: Any, X: Any, T: Any) -> float:
     Xc, Tc = check_batch(net, X, T)
     Z, Y = forward(net, Xc)[-1]
     return loss(net, Z, Y, Tc)
+
+
+def train_epoch(net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray, batch_size: int,
+                lr: float, step_loss: np.ndarray) -> int:
+    """One epoch of gradient descent on checked arrays, a minibatch ``X[order[s*B:(s+1)*B]]``
+    per step. Returns -1, or the first step whose loss or gradient is not finite (its update
+    is not applied)."""
+    n = order.shape[0]
+    params = net.params
+    for s in range((n + batch_size - 1) // batch_size):
+        idx = order[s * batch_size:(s + 1) * batch_size]
+        Xb, Tb = X[idx], T[idx]
+        with np.errstate(all="ignore"):       # a diverging run is reported, not warned
+            layers = forward(net, Xb)
+            Z, Y = layers[-1]
+            step_loss[s] = loss(net, Z, Y, Tb)
+            grad, _ = backward(net, Xb, Tb, layers)
+        if not (np.isfinite(step_loss[s]) and np.isfinite(grad).all()):
+            return s
+        params -= lr * grad
+    return -1

@@ -1,0 +1,98 @@
+"""``scalarprop train``: gradient descent on built-in data or your own file."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import numpy as np
+
+from ..data import load_arrays, load_digits, load_synth
+from ..engines import ENGINE_NAMES
+from ..functions import HIDDEN, LOSSES, OUTPUT
+from ..network import MLP
+from ..train import accuracy, train
+from ._common import parse_sizes
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train", help="train a network by gradient descent",
+        description="Train an MLP by gradient descent (stochastic, minibatch or full batch) "
+                    "with any engine, on built-in data (synth, digits) or a .npz/.csv file, "
+                    "and optionally save it. Example: scalarprop train --data digits "
+                    "--sizes 64,32,10 --hidden sigmoid --output softmax --loss ce "
+                    "--engine scalar --batch-size 1 --epochs 20 --lr 0.01 --save model.npz")
+    p.add_argument("--data", default="synth",
+                   help="synth (the course's 2-D data), digits (8x8 handwritten digits), or "
+                        "a path to .npz (keys X, T) or .csv (last column the target)")
+    p.add_argument("--sizes", type=parse_sizes, default=None,
+                   help="layer widths, input first, e.g. 64,32,10 (default: input width, 16, "
+                        "number of classes)")
+    p.add_argument("--hidden", choices=sorted(HIDDEN), default="sigmoid",
+                   help="hidden activation (default sigmoid)")
+    p.add_argument("--output", choices=sorted(OUTPUT), default=None,
+                   help="output activation (default softmax for classes, else identity)")
+    p.add_argument("--loss", choices=sorted(LOSSES), default=None,
+                   help="loss (default ce for classes, else squared)")
+    p.add_argument("--engine", choices=list(ENGINE_NAMES), default="scalar",
+                   help="engine computing the gradients (default scalar)")
+    p.add_argument("--batch-size", type=int, default=1,
+                   help="examples per step: 1 stochastic, N full batch (default 1)")
+    p.add_argument("--epochs", type=int, default=10, help="passes over the data (default 10)")
+    p.add_argument("--lr", type=float, default=0.01,
+                   help="learning rate; the step uses the SUM of the batch's gradients "
+                        "(default 0.01)")
+    p.add_argument("--seed", type=int, default=0, help="seed for init, order and split")
+    p.add_argument("--no-standardize", action="store_true",
+                   help="use the raw features (default: scale each feature to zero mean "
+                        "and unit variance on the training set)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--save", default=None, help="write the trained network to this .npz")
+    p.set_defaults(run=run)
+
+
+def _load(data: str, seed: int):
+    if data == "synth":
+        return load_synth(num_train=10_000, num_val=2_000, seed=seed)
+    if data == "digits":
+        return load_digits(seed=seed)
+    if os.path.exists(data):
+        return load_arrays(data, seed=seed)
+    raise ValueError(f"--data {data!r}: expected synth, digits or an existing .npz/.csv path")
+
+
+def run(args: argparse.Namespace) -> int:
+    (X, T), (Xv, Tv), K = _load(args.data, args.seed)
+    classes = K is not None
+    output = args.output or ("softmax" if classes else "identity")
+    loss = args.loss or ("ce" if classes else "squared")
+    n_out = (K if loss == "ce" else 1) if classes else (1 if T.ndim == 1 else T.shape[1])
+    sizes = args.sizes or [X.shape[1], 16, n_out]
+    if sizes[0] != X.shape[1]:
+        raise ValueError(f"--sizes {','.join(map(str, sizes))}: the data has {X.shape[1]} "
+                         f"features, so the first width must be {X.shape[1]}")
+    if classes and loss == "ce" and sizes[-1] != K:
+        raise ValueError(f"--sizes {','.join(map(str, sizes))}: the data has {K} classes, so "
+                         f"the last width must be {K} for the ce loss")
+    if not args.no_standardize:
+        mean, std = X.mean(axis=0), X.std(axis=0)
+        std[std == 0] = 1.0
+        X, Xv = (X - mean) / std, (Xv - mean) / std
+    net = MLP(sizes, args.hidden, output, loss, seed=args.seed)
+    if loss == "hinge":
+        T, Tv = np.where(T > 0, 1.0, -1.0), np.where(Tv > 0, 1.0, -1.0)
+    print(f"training {'-'.join(map(str, sizes))} ({args.hidden} hidden, {output} output, "
+          f"{loss} loss) on {args.data}: {len(X)} training, {len(Xv)} validation examples")
+    history = train(net, X, T, engine=args.engine, batch_size=args.batch_size,
+                    epochs=args.epochs, lr=args.lr, seed=args.seed,
+                    X_val=Xv if len(Xv) else None, T_val=Tv if len(Xv) else None,
+                    progress=False if args.no_progress else None)
+    print(history)
+    print(f"time per example: {history.time_per_example * 1e6:.3f} µs")
+    if classes and len(Xv):
+        print(f"validation accuracy: {accuracy(net, Xv, Tv):.2%}")
+    if args.save:
+        net.save(args.save)
+        print(f"saved to {args.save}")
+    return 0
