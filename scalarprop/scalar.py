@@ -132,16 +132,15 @@ def loss_value(spec, nodes, t):
 
 
 @njit(cache=True, error_model="numpy")
-def backward(params, spec, x, t, nodes, grad):
-    """Slide 55: walk from the loss down, filling ``k'`` and ``h'`` of every node and
-    accumulating every parameter's gradient into ``grad`` (``+=``, so a batch sums)."""
-    hidden, output, loss_code = spec[0], spec[1], spec[2]
+def output_grad(spec, nodes, t):
+    """The top of the backward pass: ``y' = dl/dy`` into the output's ``h'`` and the output
+    layer's ``k'`` (``y − t`` for bce and ce, taken from the logits)."""
+    output, loss_code = spec[1], spec[2]
     L = spec.shape[0] - 4
     U = num_units(spec)
     K, H, KG, HG = 0, U, 2 * U, 3 * U
     n_out = spec[3 + L]
     u = U - n_out
-    # the top: y' = dl/dy, then the output layer's k'
     for j in range(n_out):
         y = nodes[H + u + j]
         if loss_code == SQUARED:
@@ -173,6 +172,18 @@ def backward(params, spec, x, t, nodes, grad):
         for j in range(n_out):
             nodes[KG + u + j] = nodes[HG + u + j] * activate_grad(
                 output, nodes[K + u + j], nodes[H + u + j])
+
+
+@njit(cache=True, error_model="numpy")
+def backward(params, spec, x, t, nodes, grad):
+    """Slide 55: walk from the loss down, filling ``k'`` and ``h'`` of every node and
+    accumulating every parameter's gradient into ``grad`` (``+=``, so a batch sums)."""
+    hidden = spec[0]
+    L = spec.shape[0] - 4
+    U = num_units(spec)
+    K, H, KG, HG = 0, U, 2 * U, 3 * U
+    u = U - spec[3 + L]
+    output_grad(spec, nodes, t)
     # walk down the layers
     p_end = params.shape[0]
     for l in range(L - 1, -1, -1):

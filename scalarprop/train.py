@@ -153,6 +153,10 @@ def train(net: Any, X: Any, T: Any, engine: str = "scalar", batch_size: int = 1,
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise ValueError(f"seed={seed!r}: expected an integer")
 
+    if engine == "scalar":
+        from .scalar_fast import aligned_copy
+
+        Xc = aligned_copy(Xc)          # rows of X start on cache lines for the kernels
     rng = np.random.default_rng(seed)
     history = History(engine, batch_size, float(lr), n, is_classification(net))
     steps = (n + batch_size - 1) // batch_size
@@ -186,7 +190,15 @@ def train(net: Any, X: Any, T: Any, engine: str = "scalar", batch_size: int = 1,
 def _epoch_function(engine: str):
     if engine == "scalar":
         from .scalar import train_epoch
-        return train_epoch
+        from .scalar_fast import sgd_epoch
+
+        def scalar_epoch(net, X, T, order, batch_size, lr, step_loss):
+            # per-example SGD takes the fused kernel (same numbers to rounding, ~2x faster)
+            if batch_size == 1:
+                return sgd_epoch(net, X, T, order, lr, step_loss)
+            return train_epoch(net, X, T, order, batch_size, lr, step_loss)
+
+        return scalar_epoch
     if engine == "vectorized":
         from .vectorized import train_epoch
         return train_epoch

@@ -1,0 +1,331 @@
+"""The speedup-from-vectorizing suite: time per example of one training step.
+
+One step is forward + backward + update, in float64, for the lecture's kind of network (one
+sigmoid hidden layer; identity output and squared loss for one output, softmax and
+cross-entropy for several). Every figure is the median of repeats after a warm-up; BLAS (and
+torch) are pinned to ``threads`` threads (default 1) so that ratios compare algorithms, not
+core counts. Everything is measured side by side in one run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..network import MLP
+from ..validate import check_batch
+from . import purepython
+
+SIZES = [(2, 3, 1), (2, 16, 1), (64, 64, 10), (784, 128, 10)]
+SWEEP_IO = (64, 10)
+SWEEP_WIDTHS = [2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
+QUICK_WIDTHS = [2, 16, 128, 1024]
+LR = 1e-3
+
+
+def make_net(sizes: tuple[int, ...], seed: int = 0) -> MLP:
+    if sizes[-1] == 1:
+        return MLP(sizes, "sigmoid", "identity", "squared", seed=seed)
+    return MLP(sizes, "sigmoid", "softmax", "ce", seed=seed)
+
+
+def make_data(net: MLP, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, net.sizes[0]))
+    T = rng.integers(0, net.sizes[-1], size=n) if net.loss == "ce" else rng.normal(size=(n, 1))
+    return check_batch(net, X, T)
+
+
+def step_flops(sizes: tuple[int, ...], batch: int) -> float:
+    """Floating-point operations per example of one step: 2 per multiply-add of the forward
+    (``K = X Wᵀ``), the weight gradients (``W∇ = K∇ᵀ X``) and the input gradients of every
+    layer but the first (``H∇ = K∇ W``), plus the update (2 per parameter, shared by the
+    batch). Element-wise work is not counted."""
+    mm = [a * b for a, b in zip(sizes[:-1], sizes[1:])]
+    P = sum(mm) + sum(sizes[1:])
+    return 2.0 * (2 * sum(mm) + sum(mm[1:])) + 2.0 * P / batch
+
+
+def median_time(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def examples_for(sizes: tuple[int, ...], budget: float, seconds_per_flop: float,
+                 lo: int, hi: int) -> int:
+    """How many examples fill about ``budget`` seconds at a rough speed."""
+    n = int(budget / max(step_flops(sizes, 1) * seconds_per_flop, 1e-12))
+    return int(min(hi, max(lo, n)))
+
+
+# -- the engines, one training step each ------------------------------------------------------
+
+
+def time_python_lists(net: MLP, X: np.ndarray, T: np.ndarray, n: int, repeats: int) -> float:
+    W, b, V, c = purepython.from_network(net)
+    xs = X[:n].tolist()
+    softmax = net.loss == "ce"
+    ts = [int(t) for t in T[:n, 0]] if softmax else T[:n].tolist()
+
+    def epoch():
+        for x, t in zip(xs, ts):
+            purepython.sgd_step(W, b, V, c, x, t, LR, softmax)
+
+    return median_time(epoch, repeats) / n
+
+
+def time_scalar(net: MLP, X: np.ndarray, T: np.ndarray, n: int, repeats: int,
+                mode: str) -> float:
+    from .. import scalar, scalar_fast
+
+    work = net.copy()
+    Xa = scalar_fast.aligned_copy(X[:n])
+    T = T[:n]
+    order = np.arange(n, dtype=np.int64)
+    step_loss = np.empty(n)
+    U = sum(net.sizes[1:])
+    nodes = np.zeros(4 * U)
+    if mode == "epoch":
+        fn = lambda: scalar_fast.sgd_epoch_fused(work.params, work.spec, Xa, T, order, LR,
+                                                 nodes, step_loss)
+    elif mode == "lecture":
+        grad = np.empty(net.num_params)
+        fn = lambda: scalar.train_epoch_kernel(work.params, work.spec, Xa, T, order, 1, LR,
+                                               nodes, grad, step_loss)
+    elif mode == "call":
+        singles = [order[e:e + 1] for e in range(n)]
+        kernel, params, spec = scalar_fast.sgd_epoch_fused, work.params, work.spec
+
+        def fn():
+            for one in singles:
+                kernel(params, spec, Xa, T, one, LR, nodes, step_loss)
+    else:
+        raise ValueError(mode)
+    return median_time(fn, repeats) / n
+
+
+def time_minibatch_scalar(net: MLP, X: np.ndarray, T: np.ndarray, batch: int, repeats: int,
+                          parallel: bool) -> float:
+    """Minibatch steps with the scalar kernels: the lecture kernel, or prange over chunks."""
+    import numba
+
+    from .. import scalar, scalar_fast
+
+    work = net.copy()
+    Xb, Tb = X[:batch], T[:batch]
+    U = sum(net.sizes[1:])
+    grad = np.empty(net.num_params)
+    if parallel:
+        C = numba.get_num_threads()
+        nodes, grads, losses = np.zeros((C, 4 * U)), np.empty((C, net.num_params)), np.empty(C)
+
+        def fn():
+            g = scalar_fast.loss_and_grad_parallel_kernel(work.params, work.spec, Xb, Tb,
+                                                          nodes, grads, losses)
+            work.params[:] -= LR * g
+    else:
+        nodes = np.zeros((1, 4 * U))
+
+        def fn():
+            scalar.loss_and_grad_kernel(work.params, work.spec, Xb, Tb, nodes, grad)
+            work.params[:] -= LR * grad
+    return median_time(fn, repeats) / batch
+
+
+def time_vectorized(net: MLP, X: np.ndarray, T: np.ndarray, n: int, batch: int,
+                    repeats: int) -> float:
+    from .. import vectorized
+
+    work = net.copy()
+    order = np.arange(n, dtype=np.int64)
+    step_loss = np.empty((n + batch - 1) // batch)
+    return median_time(lambda: vectorized.train_epoch(work, X[:n], T[:n], order, batch, LR,
+                                                      step_loss), repeats) / n
+
+
+def time_autodiff(net: MLP, X: np.ndarray, T: np.ndarray, n: int, batch: int,
+                  repeats: int) -> float | None:
+    try:
+        from .. import autodiff
+    except ImportError:
+        return None
+    if not hasattr(autodiff, "loss_and_grad"):
+        return None
+    work = net.copy()
+
+    def fn():
+        for s in range(0, n, batch):
+            _, g = autodiff.loss_and_grad(work, X[s:s + batch], T[s:s + batch])
+            work.params[:] -= LR * g
+
+    return median_time(fn, repeats) / n
+
+
+def torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+def time_torch(net: MLP, X: np.ndarray, T: np.ndarray, n: int, batch: int,
+               repeats: int) -> float:
+    import torch
+
+    W0 = torch.tensor(net.weights(0), dtype=torch.float64, requires_grad=True)
+    b0 = torch.tensor(net.biases(0), dtype=torch.float64, requires_grad=True)
+    W1 = torch.tensor(net.weights(1), dtype=torch.float64, requires_grad=True)
+    b1 = torch.tensor(net.biases(1), dtype=torch.float64, requires_grad=True)
+    params = [W0, b0, W1, b1]
+    Xt = torch.from_numpy(np.ascontiguousarray(X[:n]))
+    ce = net.loss == "ce"
+    Tt = torch.from_numpy(T[:n, 0].astype(np.int64)) if ce else torch.from_numpy(T[:n])
+    batches = [(Xt[s:s + batch], Tt[s:s + batch]) for s in range(0, n, batch)]
+
+    def fn():
+        for xb, tb in batches:
+            y = torch.sigmoid(xb @ W0.T + b0) @ W1.T + b1
+            if ce:
+                loss = torch.nn.functional.cross_entropy(y, tb, reduction="sum")
+            else:
+                loss = ((y - tb) ** 2).sum()
+            loss.backward()
+            with torch.no_grad():
+                for p in params:
+                    p -= LR * p.grad
+                    p.grad = None
+
+    return median_time(fn, repeats) / n
+
+
+def matmul_gflops(repeats: int, n: int = 1024) -> float:
+    """The ceiling: float64 square matrix multiply, in GFLOP/s, under the same BLAS threads."""
+    rng = np.random.default_rng(0)
+    A, B = rng.random((n, n)), rng.random((n, n))
+    return 2.0 * n ** 3 / median_time(lambda: A @ B, repeats) / 1e9
+
+
+# -- compile time, uncompiled kernels: fresh processes ----------------------------------------
+
+_COMPILE_SNIPPET = """
+import time
+t0 = time.perf_counter()
+import numpy as np
+from scalarprop import MLP, train
+net = MLP([2, 3, 2], 'sigmoid', 'softmax', 'ce', seed=0)
+X = np.random.default_rng(0).normal(size=(8, 2))
+train(net, X, np.arange(8) % 2, engine='scalar', epochs=1, progress=False)
+train(net, X, np.arange(8) % 2, engine='scalar', batch_size=4, epochs=1, progress=False)
+print(time.perf_counter() - t0)
+"""
+
+
+def compile_times() -> dict[str, float]:
+    """Import + first training call in a fresh process with an empty Numba cache (cold),
+    then again with the cache that run wrote (warm)."""
+    out = {}
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        for key in ("cold_s", "warm_s"):
+            r = subprocess.run([sys.executable, "-c", _COMPILE_SNIPPET], env=env,
+                               capture_output=True, text=True, check=True)
+            out[key] = float(r.stdout.strip().splitlines()[-1])
+    return out
+
+
+def demo_start_times() -> dict[str, float]:
+    """`scalarprop demo` from an empty Numba cache (total), and a second run's time to its
+    first line of output."""
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        cmd = [sys.executable, "-m", "scalarprop.cli", "demo", "--no-plot"]
+        t0 = time.perf_counter()
+        subprocess.run(cmd, env=env, capture_output=True, check=True)
+        out["demo_cold_total_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True)
+        assert p.stdout is not None
+        p.stdout.readline()
+        out["demo_warm_first_output_s"] = time.perf_counter() - t0
+        p.communicate()
+        out["demo_warm_total_s"] = time.perf_counter() - t0
+    return out
+
+
+_UNCOMPILED_SNIPPET = """
+import json, sys, time
+import numpy as np
+from scalarprop.bench.suite import make_net, make_data, LR
+from scalarprop import scalar
+sizes, n = json.loads(sys.argv[1]), int(sys.argv[2])
+res = {}
+for s in sizes:
+    net = make_net(tuple(s)); X, T = make_data(net, n)
+    U = sum(net.sizes[1:]); order = np.arange(n, dtype=np.int64)
+    t0 = time.perf_counter()
+    scalar.train_epoch_kernel(net.params, net.spec, X, T, order, 1, LR, np.zeros(4 * U),
+                              np.empty(net.num_params), np.empty(n))
+    res["-".join(map(str, s))] = (time.perf_counter() - t0) / n
+print(json.dumps(res))
+"""
+
+
+def uncompiled_times(sizes: list[tuple[int, ...]], n: int) -> dict[str, float]:
+    """The scalar engine's own kernels run as plain Python (``NUMBA_DISABLE_JIT=1``: every
+    kernel is its ``py_func``), per example, in a fresh process."""
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
+    r = subprocess.run([sys.executable, "-c", _UNCOMPILED_SNIPPET, json.dumps(sizes), str(n)],
+                       env=env, capture_output=True, text=True, check=True)
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+# -- the machine ------------------------------------------------------------------------------
+
+
+def machine() -> dict[str, Any]:
+    import numba
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    info: dict[str, Any] = {
+        "cpu": cpu, "logical_cpus": os.cpu_count(), "platform": platform.platform(),
+        "python": platform.python_version(), "numpy": np.__version__,
+        "numba": numba.__version__, "numba_threads": numba.get_num_threads(),
+    }
+    try:
+        from threadpoolctl import threadpool_info
+
+        info["blas"] = [{k: p.get(k) for k in ("internal_api", "version", "architecture",
+                                                "num_threads")}
+                        for p in threadpool_info()]
+    except ImportError:
+        info["blas"] = "threadpoolctl not installed"
+    if torch_available():
+        import torch
+
+        info["torch"] = torch.__version__
+    return info

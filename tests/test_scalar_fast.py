@@ -1,0 +1,69 @@
+"""The fast kernels compute what the lecture-faithful kernels compute (to 1e-12)."""
+
+import numpy as np
+import pytest
+from cases import HEADS, HIDDEN, make_case
+
+from scalarprop import MLP, scalar, scalar_fast
+from scalarprop.validate import check_batch
+
+CASES = [(h, o, l, d) for d in range(4) for h in (HIDDEN if d else ("sigmoid",))
+         for o, l in HEADS]
+
+
+@pytest.mark.parametrize("hidden,output,loss,depth", CASES)
+def test_fused_sgd_epoch_equals_the_lecture_kernel(hidden, output, loss, depth):
+    net, X, T = make_case(hidden, output, loss, depth, seed=depth, n=40, width=5)
+    Xc, Tc = check_batch(net, X, T)
+    order = np.random.default_rng(1).permutation(40)
+    a, b = net.copy(), net.copy()
+    la, lb = np.empty(40), np.empty(40)
+    assert scalar.train_epoch(a, Xc, Tc, order, 1, 0.01, la) == -1
+    assert scalar_fast.sgd_epoch(b, scalar_fast.aligned_copy(Xc), Tc, order, 0.01, lb) == -1
+    assert not np.allclose(a.params, net.params)
+    scale = max(1.0, np.abs(a.params).max())
+    assert np.abs(a.params - b.params).max() <= 1e-12 * scale
+    np.testing.assert_allclose(la, lb, rtol=1e-12, atol=1e-13)
+
+
+def test_fused_kernel_on_a_wide_odd_network():
+    # odd widths exercise the one-row tails of the two-rows-at-a-time loops
+    net = MLP([37, 13, 7, 3], "tanh", "softmax", "ce", seed=2)
+    rng = np.random.default_rng(0)
+    X, T = rng.normal(size=(60, 37)), rng.integers(0, 3, size=60)
+    Xc, Tc = check_batch(net, X, T)
+    order = rng.permutation(60)
+    a, b = net.copy(), net.copy()
+    scalar.train_epoch(a, Xc, Tc, order, 1, 0.01, np.empty(60))
+    scalar_fast.sgd_epoch(b, Xc, Tc, order, 0.01, np.empty(60))
+    np.testing.assert_allclose(b.params, a.params, rtol=0, atol=1e-12)
+
+
+def test_fused_kernel_divergence_keeps_the_parameters_from_before_the_step():
+    net, X, T = make_case("identity", "identity", "squared", 1, n=20)
+    Xc, Tc = check_batch(net, X * 10, T)
+    order = np.arange(20)
+    a, b = net.copy(), net.copy()
+    with np.errstate(all="ignore"):
+        sa = scalar.train_epoch(a, Xc, Tc, order, 1, 1e3, np.empty(20))
+        sb = scalar_fast.sgd_epoch(b, Xc, Tc, order, 1e3, np.empty(20))
+    assert sa == sb >= 0
+    np.testing.assert_array_equal(a.params, b.params)
+    assert np.isfinite(b.params).all()
+
+
+@pytest.mark.parametrize("hidden,output,loss,depth", CASES[::3])
+@pytest.mark.parametrize("chunks", [1, 2, 3])
+def test_parallel_gradient_equals_the_lecture_kernel(hidden, output, loss, depth, chunks):
+    net, X, T = make_case(hidden, output, loss, depth, seed=7, n=11)
+    l1, g1 = scalar.loss_and_grad(net, X, T)
+    l2, g2 = scalar_fast.loss_and_grad_parallel(net, X, T, chunks=chunks)
+    assert l2 == pytest.approx(l1, rel=1e-12, abs=1e-14)
+    assert np.abs(g1 - g2).max() <= 1e-12 * max(1.0, np.abs(g1).max())
+
+
+def test_aligned_copy():
+    X = np.random.default_rng(0).normal(size=(5, 3))
+    A = scalar_fast.aligned_copy(X)
+    assert A.ctypes.data % 64 == 0 and A.flags.c_contiguous
+    np.testing.assert_array_equal(A, X)
