@@ -111,9 +111,16 @@ def log1pexp(z: float) -> float:
 # -- array forms (the vectorized engine) ----------------------------------------------------
 
 def sigmoid_array(k: np.ndarray) -> np.ndarray:
-    """Stable element-wise sigmoid: e^-|k| never overflows."""
-    e = np.exp(-np.abs(k))
-    return np.where(k >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    """Stable element-wise sigmoid: ``1/(1+e^-k)`` where ``Re k >= 0``, else ``e^k/(1+e^k)``.
+
+    The exponent is ``-|k|`` for real ``k`` (it never overflows); for complex ``k`` it is
+    ``-k`` or ``k`` chosen on the real part rather than with ``abs``, which is analytic in
+    ``k``, so the complex step (:mod:`scalarprop.testing`) differentiates it exactly.
+    """
+    right = k.real >= 0
+    # -|k| for real k (also its NaN bits); for complex k the same choice, made analytically
+    e = np.exp(np.where(right, -k, k) if np.iscomplexobj(k) else -np.abs(k))
+    return np.where(right, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def activate_array(name: str, k: np.ndarray) -> np.ndarray:
@@ -125,7 +132,9 @@ def activate_array(name: str, k: np.ndarray) -> np.ndarray:
     if name == "tanh":
         return np.tanh(k)
     if name == "softmax":
-        z = k - k.max(axis=-1, keepdims=True)
+        # shift by the largest real part: softmax is unchanged by any shift, and a shift
+        # that is constant in k keeps the complex step exact
+        z = k - k.real.max(axis=-1, keepdims=True)
         e = np.exp(z)
         return e / e.sum(axis=-1, keepdims=True)
     return k.copy()
@@ -147,5 +156,9 @@ def activate_grad_array(name: str, k: np.ndarray, h: np.ndarray, h_grad: np.ndar
 
 
 def softplus_array(z: np.ndarray) -> np.ndarray:
-    """log(1 + e^z), stable for any z."""
-    return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
+    """log(1 + e^z), stable for any z: ``z + log(1 + e^-z)`` where ``Re z > 0``, else
+    ``log(1 + e^z)``. The exponent never overflows, and the choice is made on the real part
+    (not with ``abs``/``maximum``) so that complex input stays analytic."""
+    right = z.real > 0
+    l = np.log1p(np.exp(np.where(right, -z, z)))
+    return np.where(right, z + l, l)

@@ -24,12 +24,20 @@ from . import functions as F
 from .validate import check_batch
 
 
-def forward(net: Any, X: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``[(K, H) for each layer]`` for a checked batch ``X``; the last H is the output Y."""
+def forward(net: Any, X: np.ndarray, params: np.ndarray | None = None
+            ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``[(K, H) for each layer]`` for a checked batch ``X``; the last H is the output Y.
+
+    ``params`` (a flat vector in the layout of ``net.params``, of any dtype) replaces the
+    network's own parameters; see :func:`loss_at`."""
     layers = []
     src = X
     for l in range(net.num_layers):
-        W, b = net.weights(l), net.biases(l)
+        if params is None:
+            W, b = net.weights(l), net.biases(l)
+        else:
+            w_slice, b_slice = net.layer_slices(l)
+            W, b = params[w_slice].reshape(net.sizes[l + 1], net.sizes[l]), params[b_slice]
         K = src @ W.T + b
         H = F.activate_array(net.output if l == net.num_layers - 1 else net.hidden, K)
         layers.append((K, H))
@@ -40,17 +48,23 @@ def forward(net: Any, X: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
 def loss(net: Any, Z: np.ndarray, Y: np.ndarray, T: np.ndarray) -> float:
     """The summed loss from the output's logits ``Z`` and values ``Y`` (targets packed by
     :func:`~scalarprop.validate.check_T`)."""
+    return float(_loss_sum(net, Z, Y, T))
+
+
+def _loss_sum(net: Any, Z: np.ndarray, Y: np.ndarray, T: np.ndarray) -> Any:
+    # a numpy scalar of Z's dtype: complex input stays complex for squared, bce and ce
     if net.loss == "squared":
-        return float(((Y - T) ** 2).sum())
+        return ((Y - T) ** 2).sum()
     if net.loss == "absolute":
-        return float(np.abs(Y - T).sum())
+        return np.abs(Y - T).sum()
     if net.loss == "bce":
-        return float((F.softplus_array(Z) - Z * T).sum())
+        return (F.softplus_array(Z) - Z * T).sum()
     if net.loss == "ce":
-        m = Z.max(axis=1)
+        # log-sum-exp shifted by the largest real part (constant in Z: analytic for complex Z)
+        m = Z.real.max(axis=1)
         lse = m + np.log(np.exp(Z - m[:, None]).sum(axis=1))
-        return float((lse - Z[np.arange(Z.shape[0]), T[:, 0].astype(np.intp)]).sum())
-    return float(np.maximum(0.0, 1.0 - T * Y).sum())  # hinge
+        return (lse - Z[np.arange(Z.shape[0]), T[:, 0].astype(np.intp)]).sum()
+    return np.maximum(0.0, 1.0 - T * Y).sum()  # hinge
 
 
 def output_grads(net: Any, Z: np.ndarray, Y: np.ndarray, T: np.ndarray
@@ -124,6 +138,59 @@ def loss_only(net: Any, X: Any, T: Any) -> float:
     """The batch's summed loss: the forward pass alone."""
     Xc, Tc = check_batch(net, X, T)
     Z, Y = forward(net, Xc)[-1]
+    return loss(net, Z, Y, Tc)
+
+
+#: the pieces whose array forms are analytic (complex-safe); relu, |y - t| and the hinge use
+#: abs/maximum and are not
+COMPLEX_SAFE = {"hidden": ("sigmoid", "tanh", "identity"),
+                "output": ("identity", "sigmoid", "softmax"),
+                "loss": ("squared", "bce", "ce")}
+
+
+def complex_safe(net: Any) -> bool:
+    """Whether :func:`loss_at` may be given complex parameters for this network."""
+    return (net.hidden in COMPLEX_SAFE["hidden"] or net.num_layers == 1) and \
+        net.output in COMPLEX_SAFE["output"] and net.loss in COMPLEX_SAFE["loss"]
+
+
+def loss_at(net: Any, params: Any, X: Any, T: Any) -> float | complex:
+    """The batch's summed loss with the parameters ``params`` in place of ``net.params``
+    (which are neither read nor changed).
+
+    ``params`` is a flat vector in the layout of ``net.params``, float64 or complex128. For
+    float64 the result is the same float :func:`loss_only` gives for those parameters. For
+    complex parameters the forward pass is analytic in them for the smooth pieces (hidden
+    sigmoid/tanh/identity, outputs identity/sigmoid/softmax, losses squared/bce/ce), so
+    ``Im loss_at(net, θ + i h e_q, X, T) / h`` is ``∂l/∂θ_q`` to rounding: the complex
+    step. Other networks get a ``ValueError`` for complex parameters.
+    """
+    Xc, Tc = check_batch(net, X, T)
+    try:
+        p = np.asarray(params)
+    except Exception as exc:
+        raise ValueError(f"params: cannot be read as a numeric array ({exc})") from None
+    if p.shape != (net.num_params,):
+        raise ValueError(f"params: expected shape ({net.num_params},) for this network, got "
+                         f"{p.shape}")
+    if p.dtype.kind not in "biufc":
+        raise ValueError(f"params: dtype {p.dtype} is not numeric; expected float64 or "
+                         "complex128")
+    if not np.isfinite(p).all():
+        i = int(np.argmax(~np.isfinite(p)))
+        raise ValueError(f"params[{i}] = {p[i]}: expected finite values")
+    if p.dtype.kind == "c":
+        if not complex_safe(net):
+            raise ValueError(
+                f"params: complex parameters need a complex-safe network (hidden in "
+                f"{COMPLEX_SAFE['hidden']}, loss in {COMPLEX_SAFE['loss']}); "
+                f"hidden={net.hidden!r}, loss={net.loss!r} use abs/maximum, which drop the "
+                "imaginary part")
+        p = np.ascontiguousarray(p, dtype=np.complex128)
+        Z, Y = forward(net, Xc, p)[-1]
+        return complex(_loss_sum(net, Z, Y, Tc))
+    p = np.ascontiguousarray(p, dtype=np.float64)
+    Z, Y = forward(net, Xc, p)[-1]
     return loss(net, Z, Y, Tc)
 
 
