@@ -15,8 +15,10 @@ possible. Per-example SGD on a 784-128-10 network is bound by reading and writin
 * ``fastmath={'reassoc', 'contract'}`` lets LLVM vectorize the sums (strict IEEE order
   cannot: 2–8× slower); not ``fastmath=True``, which would also assume no NaN and silently
   turn the ``isfinite`` checks into constants;
-* inner loops run over ``range(len(row))`` of a slice: a loop over a computed
-  ``range(start, stop)`` stopped vectorizing (3× slower);
+* inner loops over long rows run over ``range(len(row))`` of a slice: a loop over a computed
+  ``range(start, stop)`` stopped vectorizing (3× slower); short rows (fewer than
+  ``LONG_ROW`` inputs) are indexed instead, because each slice costs a reference-count
+  update, which dominates a row of a few numbers (2-3-1: 186 → 113 ns per example);
 * ``W`` and ``X`` start on 64-byte boundaries (the network's buffer is allocated so; ``X`` is
   copied to an aligned buffer by :func:`aligned_copy`).
 
@@ -39,47 +41,34 @@ from .network import aligned_empty
 from .scalar import backward, forward, loss_value, num_units, output_grad
 
 FAST = {"reassoc", "contract"}
+#: rows at least this long are looped over as slices (SIMD); shorter ones by index, because
+#: every slice costs a reference-count update that dominates a row of a few numbers
+LONG_ROW = 16
 
 
 @njit(cache=True, error_model="numpy", fastmath=FAST)
-def _dot_rows(params, w, n_in, n_out, src, k, b):
+def _dot_rows(params, w, b, n_in, n_out, src, k):
     """k[j] = W[j]·src + b[j] for every row, two rows at a time (shared loads of src)."""
     j = 0
-    while j + 1 < n_out:
-        w0 = params[w + j * n_in:w + (j + 1) * n_in]
-        w1 = params[w + (j + 1) * n_in:w + (j + 2) * n_in]
+    if n_in >= LONG_ROW:
+        while j + 1 < n_out:
+            w0 = params[w + j * n_in:w + (j + 1) * n_in]
+            w1 = params[w + (j + 1) * n_in:w + (j + 2) * n_in]
+            a0 = 0.0
+            a1 = 0.0
+            for i in range(len(w0)):
+                a0 += w0[i] * src[i]
+                a1 += w1[i] * src[i]
+            k[j] = a0 + params[b + j]
+            k[j + 1] = a1 + params[b + j + 1]
+            j += 2
+    while j < n_out:
+        r = w + j * n_in
         a0 = 0.0
-        a1 = 0.0
-        for i in range(len(w0)):
-            a0 += w0[i] * src[i]
-            a1 += w1[i] * src[i]
+        for i in range(n_in):
+            a0 += params[r + i] * src[i]
         k[j] = a0 + params[b + j]
-        k[j + 1] = a1 + params[b + j + 1]
-        j += 2
-    if j < n_out:
-        w0 = params[w + j * n_in:w + (j + 1) * n_in]
-        a0 = 0.0
-        for i in range(len(w0)):
-            a0 += w0[i] * src[i]
-        k[j] = a0 + params[b + j]
-
-
-@njit(cache=True, error_model="numpy", fastmath=FAST)
-def _activate_layer(code, k, h):
-    n = k.shape[0]
-    if code == SOFTMAX:
-        m = k[0]
-        for j in range(1, n):
-            m = max(m, k[j])
-        s = 0.0
-        for j in range(n):
-            h[j] = math.exp(k[j] - m)
-            s += h[j]
-        for j in range(n):
-            h[j] /= s
-    else:
-        for j in range(n):
-            h[j] = activate(code, k[j])
+        j += 1
 
 
 @njit(cache=True, error_model="numpy", fastmath=FAST)
@@ -89,64 +78,68 @@ def _backward_update(params, w, b, n_in, n_out, src, kg, hg, lr):
     for i in range(n_in):
         hg[i] = 0.0
     j = 0
-    while j + 1 < n_out:
-        w0 = params[w + j * n_in:w + (j + 1) * n_in]
-        w1 = params[w + (j + 1) * n_in:w + (j + 2) * n_in]
+    if n_in >= LONG_ROW:
+        while j + 1 < n_out:
+            w0 = params[w + j * n_in:w + (j + 1) * n_in]
+            w1 = params[w + (j + 1) * n_in:w + (j + 2) * n_in]
+            g0 = kg[j]
+            g1 = kg[j + 1]
+            a0 = lr * g0
+            a1 = lr * g1
+            for i in range(len(w0)):
+                hg[i] += g0 * w0[i] + g1 * w1[i]
+                w0[i] -= a0 * src[i]
+                w1[i] -= a1 * src[i]
+            params[b + j] -= a0
+            params[b + j + 1] -= a1
+            j += 2
+    while j < n_out:
+        r = w + j * n_in
         g0 = kg[j]
-        g1 = kg[j + 1]
         a0 = lr * g0
-        a1 = lr * g1
-        for i in range(len(w0)):
-            hg[i] += g0 * w0[i] + g1 * w1[i]
-            w0[i] -= a0 * src[i]
-            w1[i] -= a1 * src[i]
+        for i in range(n_in):
+            hg[i] += g0 * params[r + i]
+            params[r + i] -= a0 * src[i]
         params[b + j] -= a0
-        params[b + j + 1] -= a1
-        j += 2
-    if j < n_out:
-        w0 = params[w + j * n_in:w + (j + 1) * n_in]
-        g0 = kg[j]
-        a0 = lr * g0
-        for i in range(len(w0)):
-            hg[i] += g0 * w0[i]
-            w0[i] -= a0 * src[i]
-        params[b + j] -= a0
+        j += 1
 
 
 @njit(cache=True, error_model="numpy", fastmath=FAST)
-def _update_then_dot(params, w, b, n_in, n_out, x, kg, lr, x_next, k_next):
+def _update_then_dot(params, b, n_in, n_out, x, kg, lr, x_next, k_next):
     """The first layer's update for this example fused with the next example's forward:
     W[j,i] −= lr kg[j] x[i], then k_next[j] += W[j,i] x_next[i] with the NEW W[j,i]."""
     j = 0
-    while j + 1 < n_out:
-        w0 = params[w + j * n_in:w + (j + 1) * n_in]
-        w1 = params[w + (j + 1) * n_in:w + (j + 2) * n_in]
+    if n_in >= LONG_ROW:
+        while j + 1 < n_out:
+            w0 = params[j * n_in:(j + 1) * n_in]
+            w1 = params[(j + 1) * n_in:(j + 2) * n_in]
+            a0 = lr * kg[j]
+            a1 = lr * kg[j + 1]
+            s0 = 0.0
+            s1 = 0.0
+            for i in range(len(w0)):
+                v0 = w0[i] - a0 * x[i]
+                v1 = w1[i] - a1 * x[i]
+                w0[i] = v0
+                w1[i] = v1
+                s0 += v0 * x_next[i]
+                s1 += v1 * x_next[i]
+            params[b + j] -= a0
+            params[b + j + 1] -= a1
+            k_next[j] = s0
+            k_next[j + 1] = s1
+            j += 2
+    while j < n_out:
+        r = j * n_in
         a0 = lr * kg[j]
-        a1 = lr * kg[j + 1]
         s0 = 0.0
-        s1 = 0.0
-        for i in range(len(w0)):
-            v0 = w0[i] - a0 * x[i]
-            v1 = w1[i] - a1 * x[i]
-            w0[i] = v0
-            w1[i] = v1
-            s0 += v0 * x_next[i]
-            s1 += v1 * x_next[i]
-        params[b + j] -= a0
-        params[b + j + 1] -= a1
-        k_next[j] = s0
-        k_next[j + 1] = s1
-        j += 2
-    if j < n_out:
-        w0 = params[w + j * n_in:w + (j + 1) * n_in]
-        a0 = lr * kg[j]
-        s0 = 0.0
-        for i in range(len(w0)):
-            v0 = w0[i] - a0 * x[i]
-            w0[i] = v0
+        for i in range(n_in):
+            v0 = params[r + i] - a0 * x[i]
+            params[r + i] = v0
             s0 += v0 * x_next[i]
         params[b + j] -= a0
         k_next[j] = s0
+        j += 1
 
 
 @njit(cache=True, error_model="numpy", fastmath=FAST)
@@ -157,21 +150,22 @@ def sgd_epoch_fused(params, spec, X, T, order, lr, nodes, step_loss):
     hidden, output = spec[0], spec[1]
     L = spec.shape[0] - 4
     U = num_units(spec)
-    K, H, KG, HG = 0, U, 2 * U, 3 * U
     n = order.shape[0]
     P = params.shape[0]
     n0, n1 = spec[3], spec[4]
-    # the first example's first-layer k (later ones come out of the fused update)
-    x0 = X[order[0]]
+    # the node rows as views made once (each view costs a reference count)
+    k, h, kg, hg = nodes[0:U], nodes[U:2 * U], nodes[2 * U:3 * U], nodes[3 * U:4 * U]
+    # the first example's first-layer k without the bias (later ones come out of the fused
+    # update); the loop below adds the bias
+    x = X[order[0]]
     for j in range(n1):
-        row = params[j * n0:(j + 1) * n0]
         a = 0.0
-        for i in range(len(row)):
-            a += row[i] * x0[i]
-        nodes[K + j] = a                           # the loop below adds the bias
+        for i in range(n0):
+            a += params[j * n0 + i] * x[i]
+        k[j] = a
     for s in range(n):
-        x = X[order[s]]
-        t = T[order[s]]
+        e = order[s]
+        x = X[e]
         # forward: layer 0's k without bias is already there
         p = 0
         u = 0
@@ -180,18 +174,29 @@ def sgd_epoch_fused(params, spec, X, T, order, lr, nodes, step_loss):
             b = p + n_out * n_in
             if l == 0:
                 for j in range(n_out):
-                    nodes[K + j] += params[b + j]
+                    k[j] += params[b + j]
             else:
-                _dot_rows(params, p, n_in, n_out, nodes[H + u - n_in:H + u],
-                          nodes[K + u:K + u + n_out], b)
-            _activate_layer(output if l == L - 1 else hidden, nodes[K + u:K + u + n_out],
-                            nodes[H + u:H + u + n_out])
+                _dot_rows(params, p, b, n_in, n_out, h[u - n_in:u], k[u:u + n_out])
+            code = output if l == L - 1 else hidden
+            if code == SOFTMAX:
+                m = k[u]
+                for j in range(1, n_out):
+                    m = max(m, k[u + j])
+                z = 0.0
+                for j in range(n_out):
+                    h[u + j] = math.exp(k[u + j] - m)
+                    z += h[u + j]
+                for j in range(n_out):
+                    h[u + j] /= z
+            else:
+                for j in range(n_out):
+                    h[u + j] = activate(code, k[u + j])
             p = b + n_out
             u += n_out
-        step_loss[s] = loss_value(spec, nodes, t)
+        step_loss[s] = loss_value(spec, nodes, T[e])
         if not math.isfinite(step_loss[s]):
             return s
-        output_grad(spec, nodes, t)
+        output_grad(spec, nodes, T[e])
         # backward fused with the update, top layer down to layer 1
         p_end = P
         u = U
@@ -200,18 +205,15 @@ def sgd_epoch_fused(params, spec, X, T, order, lr, nodes, step_loss):
             b = p_end - n_out
             w = b - n_out * n_in
             u_in = u - n_out - n_in
-            _backward_update(params, w, b, n_in, n_out, nodes[H + u_in:H + u_in + n_in],
-                             nodes[KG + u - n_out:KG + u], nodes[HG + u_in:HG + u_in + n_in],
-                             lr)
+            _backward_update(params, w, b, n_in, n_out, h[u_in:u_in + n_in],
+                             kg[u - n_out:u], hg[u_in:u_in + n_in], lr)
             for i in range(n_in):
-                nodes[KG + u_in + i] = nodes[HG + u_in + i] * activate_grad(
-                    hidden, nodes[K + u_in + i], nodes[H + u_in + i])
+                kg[u_in + i] = hg[u_in + i] * activate_grad(hidden, k[u_in + i], h[u_in + i])
             p_end = w
             u -= n_out
         # layer 0: this example's update fused with the next example's forward
         x_next = X[order[s + 1]] if s + 1 < n else x
-        _update_then_dot(params, 0, n0 * n1, n0, n1, x, nodes[KG:KG + n1], lr, x_next,
-                         nodes[K:K + n1])
+        _update_then_dot(params, n0 * n1, n0, n1, x, kg, lr, x_next, k)
     for q in range(P):
         if not math.isfinite(params[q]):
             return -2
