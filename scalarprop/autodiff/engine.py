@@ -1,0 +1,61 @@
+"""The autodiff engine: the engine contract (``loss_and_grad``, ``loss``, ``nodes``) computed
+by building the MLP's graph and walking it backward.
+
+The same batch conventions as the scalar and vectorized engines: the loss is summed over the
+examples, the gradient has the layout of ``net.params``, bce and ce are differentiated from
+the logits (``k∇ = y - t`` for the output layer), and the output's own gradient ``y∇`` is
+``dl/dy`` of the loss written in terms of ``y``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..validate import check_batch
+from .losses import FROM_PROBABILITIES
+from .mlp import AutodiffMLP
+from .nodes import TensorNode
+
+
+def loss_and_grad(net: Any, X: Any, T: Any) -> tuple[float, np.ndarray]:
+    """The batch's summed loss and its gradient in the layout of ``net.params``."""
+    Xc, Tc = check_batch(net, X, T)
+    model = AutodiffMLP(net)
+    l = model.loss(TensorNode(Xc, requires_grad=False, name="x"), Tc)
+    l.backward()
+    return float(l.value), model.flat_grad()
+
+
+def loss(net: Any, X: Any, T: Any) -> float:
+    """The batch's summed loss: the forward pass alone (parameters as constants)."""
+    Xc, Tc = check_batch(net, X, T)
+    model = AutodiffMLP(net, requires_grad=False)
+    return float(model.loss(TensorNode(Xc, requires_grad=False, name="x"), Tc).value)
+
+
+def nodes(net: Any, X: Any, T: Any) -> dict[str, Any]:
+    """Every node's value and gradient per example, ``k1, h1, k1_grad, h1_grad, …`` (the
+    last ``h`` is the output ``y``), with ``"loss"`` and ``"grad"``: the keys of
+    ``scalar.nodes`` and ``vectorized.nodes``."""
+    Xc, Tc = check_batch(net, X, T)
+    model = AutodiffMLP(net)
+    x = TensorNode(Xc, requires_grad=False, name="x")
+    layers = model.layer_nodes(x)
+    l = model.loss_from_layers(layers, Tc)
+    l.backward()
+    out: dict[str, Any] = {}
+    for i, (k, h) in enumerate(layers, start=1):
+        out[f"k{i}"], out[f"h{i}"] = k.value, h.value
+        out[f"k{i}_grad"], out[f"h{i}_grad"] = k.grad, h.grad
+    if net.loss in FROM_PROBABILITIES:
+        # the loss went through the logits, not through y: dl/dy from the loss written in y
+        L = len(layers)
+        y = TensorNode(out[f"h{L}"], name="y")
+        with np.errstate(divide="ignore"):
+            FROM_PROBABILITIES[net.loss](y, Tc).backward()
+        out[f"h{L}_grad"] = y.grad
+    out["loss"] = float(l.value)
+    out["grad"] = model.flat_grad()
+    return out

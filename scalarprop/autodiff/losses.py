@@ -1,0 +1,72 @@
+"""The lecture's losses (part 1) written with ops, summed over the batch.
+
+``y`` is the network's output node, ``z`` its logits (the output layer's ``k``), ``t`` the
+targets (constants). As in the other engines, bce and ce are computed from the logits, which
+is both stable and simple: ``bce = softplus(z) - t z`` has gradient ``σ(z) - t`` and
+``ce = -log_softmax(z)_t`` has gradient ``softmax(z) - onehot(t)``. Their forms in terms of
+the probabilities ``y`` (``-log y_t``; ``-t log y - (1 - t) log(1 - y)``) are here too: they
+give the output's own gradient ``dl/dy``, which the node-by-node comparison reports.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .arithmetic import square
+from .elementwise import abs, log, relu, softplus
+from .nodes import TensorNode
+from .reductions import pick, where
+from .softmax import log_softmax
+
+
+def squared(y: TensorNode, t: Any) -> TensorNode:
+    """``Σ (y - t)²`` (slide 70's loss, summed over outputs and examples)."""
+    return square(y - t).sum()
+
+
+def absolute(y: TensorNode, t: Any) -> TensorNode:
+    """``Σ |y - t|``."""
+    return abs(y - t).sum()
+
+
+def hinge(y: TensorNode, t: Any) -> TensorNode:
+    """``Σ max(0, 1 - t y)`` for targets in {-1, 1}."""
+    return relu(1.0 - t * y).sum()
+
+
+def bce_from_logits(z: TensorNode, t: Any) -> TensorNode:
+    """Binary cross-entropy of ``y = σ(z)``: ``Σ softplus(z) - t z`` (targets in {0, 1})."""
+    return (softplus(z) - z * t).sum()
+
+
+def ce_from_logits(z: TensorNode, t: Any) -> TensorNode:
+    """Cross-entropy of ``y = softmax(z)`` for class indices ``t``: ``-Σ log_softmax(z)_t``."""
+    return -pick(log_softmax(z), t).sum()
+
+
+def bce_from_probabilities(y: TensorNode, t: Any) -> TensorNode:
+    """``-Σ log(y if t = 1 else 1 - y)``: the bce as a function of the output ``y``. Its
+    gradient is ``-1/y`` where ``t = 1`` and ``1/(1 - y)`` where ``t = 0`` (infinite where
+    ``y`` saturated; use :func:`bce_from_logits` for training)."""
+    return -log(where(np.asarray(t) == 1.0, y, 1.0 - y)).sum()
+
+
+def ce_from_probabilities(y: TensorNode, t: Any) -> TensorNode:
+    """``-Σ log y_t``: the ce as a function of the output ``y``; gradient ``-1/y_t`` at the
+    target, 0 elsewhere."""
+    return -log(pick(y, t)).sum()
+
+
+#: loss name -> (function, takes the logits rather than the output)
+LOSSES = {
+    "squared": (squared, False),
+    "absolute": (absolute, False),
+    "hinge": (hinge, False),
+    "bce": (bce_from_logits, True),
+    "ce": (ce_from_logits, True),
+}
+
+#: the bce and ce as functions of the output probabilities
+FROM_PROBABILITIES = {"bce": bce_from_probabilities, "ce": ce_from_probabilities}
