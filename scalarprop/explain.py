@@ -1,0 +1,1205 @@
+"""One weight's gradient as the lecture derives it (slides 30-56): the chain of local
+derivatives, filled in with the numbers of one forward pass.
+
+``explain(net, x, t, weight)`` breaks ``∂l/∂weight`` for one example into the lecture's
+operations (``k = W x + b``, ``h = σ(k)``, ``y = V h + c``, ``l = loss(y, t)``), writes each
+local derivative symbolically and numerically, and multiplies them (slides 41-45)::
+
+    ∂l/∂w₁₂ = ∂l/∂y · ∂y/∂h₂ · ∂h₂/∂k₂ · ∂k₂/∂w₁₂ = 2(y − t) · v₂ · h₂(1 − h₂) · x₁
+
+Where the weight reaches the loss along several paths (several outputs, deeper networks), each
+path's product is listed and summed: the multivariate chain rule (slide 30). Beyond
+``max_paths`` paths (64) only the accumulated form that backpropagation computes is shown,
+``∂l/∂h_j = Σ_m ∂l/∂k_m · W_mj`` layer by layer (slides 45-46). The result is checked against
+both engines and a central finite difference, and read as gradient descent would (slides 47-53).
+
+Naming a weight
+    * a parameter name of the network, ``"W0[1,0]"``, ``"b1[0]"`` (zero-based, see
+      :meth:`MLP.param_index`), or its flat index;
+    * for a network with one hidden layer, the lecture's notation (one-based)::
+
+          w_ij  "w12"  input i to hidden j        = W0[j-1, i-1]   ("w12" = W0[1,0])
+          b_j   "b2"   bias of hidden j           = b0[j-1]
+          v_j   "v2"   hidden j to the output     = W1[0, j-1]     (one output)
+          v_jm  "v21"  hidden j to output m       = W1[m-1, j-1]   (several outputs)
+          c     "c"    the output's bias          = b1[0]          (one output)
+          c_m   "c1"   output m's bias            = b1[m-1]        (several outputs)
+
+      With several outputs ``"v2"`` and ``"c"`` are refused (name the output). Indices above 9
+      need a comma (``"w1,12"``); ``"w_{1,2}"`` and ``"w1,2"`` are accepted everywhere.
+
+Node identifiers (``Path.nodes``, ``Factor.nodes``, :meth:`Explanation.edges`), the scheme a
+drawing can highlight: a parameter by its name (``"W0[1,0]"``), ``"x[i]"`` an input,
+``"k{l}[j]"`` and ``"h{l}[j]"`` the pre-activation and activation of unit ``j`` of layer ``l``
+(``l = 1..L`` and ``j`` zero-based, as :func:`scalarprop.scalar.split_nodes` numbers them),
+``"y[m]"`` the output (the last layer's activation, never ``h{L}``; its pre-activation, the
+logit, is ``"k{L}[m]"``) and ``"loss"``. A path runs from the weight up to the loss::
+
+    ("W0[1,0]", "k1[1]", "h1[1]", "k2[0]", "y[0]", "loss")
+
+For ``bce`` and ``ce`` the loss is computed from the logits, as the engines compute it, so
+those paths end ``…, "k{L}[m]", "loss"`` with ``∂l/∂z_m = y_m − t_m``. With an identity
+output ``y = z``: the two nodes stay in the path, and one factor (``∂y/∂h₂ = v₂``, no ``· 1``)
+spans both. A softmax output is not element-wise: ``y_j`` depends on every logit, so each logit
+has a path through every output, ``∂y_j/∂z_m = y_j(δ_jm − y_m)``.
+
+Display notation: one-based units as on the slides. With one hidden layer: ``x_i, w_ij, b_j,
+k_j, h_j, v_j, c, z, y, t`` (``z`` only when the output activation is not the identity). Other
+depths: ``x_i``, layer ``l``'s ``k⁽ˡ⁾_j, h⁽ˡ⁾_j``, its weights ``W⁽ˡ⁾_ji`` (matrix order: to
+unit ``j`` from unit ``i`` below, the parameter ``W{l-1}[j-1,i-1]``) and biases ``b⁽ˡ⁾_j``;
+the output's ``z_m, y_m``. ``[P]`` is 1 when ``P`` holds and 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import scalar, vectorized
+from .network import MLP
+from .validate import check_T, check_X
+
+#: the number of paths up to which every path is listed
+MAX_PATHS = 64
+#: a sigmoid (tanh) derivative below this share of its maximum counts as saturated
+SATURATED = 0.2
+
+_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_SUP = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
+_NODE = re.compile(r"([kh])(\d+)\[(\d+)\]|([xy])\[(\d+)\]|([Wb])(\d+)\[(\d+)(?:,(\d+))?\]|loss")
+
+
+# -- the result ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One local derivative ``∂upper/∂lower`` on a path (or, as the top of a chain shared by
+    several paths, the accumulated global derivative of the node where they split).
+
+    ``nodes`` are the node identifiers it spans, lower first (two, or three where an identity
+    output fuses ``z`` and ``y``); ``formula`` is its symbolic form, ``numbers`` the formula
+    with the forward pass's values, ``value`` the number. ``kind`` is one of ``loss``,
+    ``output`` (the output activation), ``activation``, ``weight`` (``∂k/∂h``: a weight),
+    ``input`` (``∂k/∂W``: the value the weight multiplies), ``bias`` and ``accumulated``.
+    """
+
+    symbol: str
+    formula: str
+    numbers: str
+    value: float
+    nodes: tuple[str, ...]
+    kind: str
+    note: str = ""
+    latex_symbol: str = ""
+    latex_formula: str = ""
+
+    @property
+    def sign(self) -> int:
+        """+1, -1 or 0."""
+        return int(np.sign(self.value))
+
+
+@dataclass(frozen=True)
+class Path:
+    """One path from the weight to the loss: ``nodes`` weight first, ``factors`` in the order
+    the chain is written (the loss first), ``value`` their product."""
+
+    nodes: tuple[str, ...]
+    factors: tuple[Factor, ...]
+    value: float
+    symbols: tuple[str, ...] = ()
+
+    @property
+    def sign(self) -> int:
+        return int(np.sign(self.value))
+
+    def __str__(self) -> str:
+        chain = " · ".join(_wrap(f.formula) for f in self.factors)
+        nums = " · ".join(_paren(f.value) for f in self.factors)
+        return f"{' → '.join(self.symbols)}:  {chain} = {nums} = {_num(self.value)}"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of the accumulated form: the global derivative of a layer's nodes (or of one
+    node), as backpropagation computes it from the layer above."""
+
+    symbol: str
+    formula: str
+    values: np.ndarray
+    nodes: tuple[str, ...]
+    latex_symbol: str = ""
+    latex_formula: str = ""
+    terms: str = ""           # the one unit on the weight's chain, its sum written out
+
+
+@dataclass
+class Explanation:
+    """What :func:`explain` found; ``str()`` is the derivation, ``_repr_markdown_`` renders it
+    in a notebook. Every number is also an attribute.
+
+    Attributes:
+        weight: the parameter's name (``"W0[1,0]"``); ``index`` its flat index; ``value`` its
+            current value; ``symbol`` its display symbol (``"w₁₂"``); ``lecture_name`` its
+            name in the lecture's notation (``"w12"``) when the network has one hidden layer.
+        factors: the chain whose product is the gradient, loss end first. For a single path
+            these are the path's local derivatives; for several paths the first factor is the
+            accumulated ``∂l/∂node`` of the node where the paths split (``branch``).
+        paths: every path (each a :class:`Path`) while ``num_paths <= max_paths``, else empty.
+        path_sum: the sum of the paths' products (the multivariate chain rule), or None.
+        accumulated: the accumulated form, top (the loss) down, as :class:`Step` s.
+        node_grads: ``∂l/∂node`` for every node identifier (this module's own backward pass).
+        gradient: ∂l/∂weight from this derivation (the path sum, else the accumulated form).
+        engines: the gradient of each engine (``"scalar"``, ``"vectorized"``).
+        finite_difference: the central difference quotient with step ``eps``;
+            ``one_sided``: the backward and forward quotients; ``at_kink``: whether they
+            disagree as a kink in ``[w − eps, w + eps]`` makes them.
+        update_direction: which way ``w ← w − α·∂l/∂w`` moves the weight: +1, -1 or 0.
+        reading: the gradient-descent reading, one sentence per line.
+    """
+
+    weight: str
+    index: int
+    value: float
+    symbol: str
+    latex: str
+    lecture_name: str | None
+    network: str
+    x: np.ndarray
+    t: np.ndarray
+    forward: dict[str, np.ndarray]
+    loss: float
+    factors: tuple[Factor, ...]
+    branch: str | None
+    paths: tuple[Path, ...]
+    num_paths: int
+    max_paths: int
+    path_sum: float | None
+    accumulated: tuple[Step, ...]
+    node_grads: dict[str, float]
+    gradient: float
+    engines: dict[str, float]
+    finite_difference: float
+    one_sided: tuple[float, float]
+    eps: float
+    at_kink: bool
+    update_direction: int
+    reading: tuple[str, ...]
+    context: tuple[str, ...] = ()
+    symbols: dict[str, str] = field(default_factory=dict, repr=False)
+    _edges: Any = field(default=None, repr=False)
+
+    # -- for programs ---------------------------------------------------------------------------
+
+    @property
+    def y(self) -> np.ndarray:
+        """The network's output for the example."""
+        return self.forward["y"]
+
+    @property
+    def path_nodes(self) -> list[tuple[str, ...]]:
+        """Every listed path as its node identifiers, weight first (see the module doc)."""
+        return [p.nodes for p in self.paths]
+
+    def edges(self) -> set[tuple[str, str]]:
+        """Every ``(lower, upper)`` pair of node identifiers on some path from the weight to
+        the loss, also when there are too many paths to list (a drawing highlights these)."""
+        if callable(self._edges):
+            self._edges = frozenset(self._edges())
+        return set(self._edges)
+
+    @property
+    def product(self) -> float:
+        """The product of ``factors``: the gradient, written as one chain."""
+        return float(math.prod(f.value for f in self.factors))
+
+    def agrees(self, tol: float = 1e-10) -> bool:
+        """Whether this derivation and both engines agree within ``tol`` (relative to the
+        gradient's size, at least 1)."""
+        scale = max(1.0, abs(self.gradient))
+        return all(abs(v - self.gradient) <= tol * scale for v in self.engines.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain numbers and strings (JSON-ready)."""
+        def factor(f: Factor) -> dict[str, Any]:
+            return {"symbol": f.symbol, "formula": f.formula, "numbers": f.numbers,
+                    "value": f.value, "sign": f.sign, "kind": f.kind, "nodes": list(f.nodes),
+                    "note": f.note}
+
+        return {
+            "weight": self.weight, "index": self.index, "value": self.value,
+            "symbol": self.symbol, "lecture_name": self.lecture_name, "network": self.network,
+            "x": self.x.tolist(), "t": self.t.tolist(), "y": self.y.tolist(), "loss": self.loss,
+            "factors": [factor(f) for f in self.factors], "branch": self.branch,
+            "num_paths": self.num_paths, "max_paths": self.max_paths,
+            "paths": [{"nodes": list(p.nodes), "value": p.value,
+                       "factors": [factor(f) for f in p.factors]} for p in self.paths],
+            "path_sum": self.path_sum,
+            "accumulated": [{"symbol": s.symbol, "formula": s.formula, "nodes": list(s.nodes),
+                             "values": s.values.tolist()} for s in self.accumulated],
+            "gradient": self.gradient, "engines": dict(self.engines),
+            "finite_difference": self.finite_difference, "eps": self.eps,
+            "one_sided": list(self.one_sided), "at_kink": self.at_kink,
+            "update_direction": self.update_direction, "reading": list(self.reading),
+        }
+
+    # -- for people -----------------------------------------------------------------------------
+
+    def _head(self) -> str:
+        return f"∂l/∂{self.symbol}"
+
+    def __str__(self) -> str:
+        w = self.symbol
+        alias = f", lecture name {self.lecture_name}" if self.lecture_name else ""
+        out = [f"∂l/∂{w} for one example ({w} = parameter {self.weight}{alias}; value "
+               f"{_num(self.value)})",
+               f"  {self.network}",
+               f"  x = {_vec(self.x)}, t = {_vec(self.t)}  →  y = {_vec(self.y)}, "
+               f"loss = {_num(self.loss)}", ""]
+        pad = " " * len(self._head())
+        single = self.branch is None
+        title = ("chain rule (one path from the weight to the loss)" if single else
+                 f"chain rule ({self.num_paths} paths; they split at {self._sym(self.branch)})")
+        out += [title,
+                f"  {self._head()} = " + " · ".join(f.symbol for f in self.factors),
+                f"  {pad} = " + " · ".join(_wrap(f.formula) for f in self.factors),
+                f"  {pad} = " + " · ".join(_wrap(f.numbers) for f in self.factors),
+                f"  {pad} = " + " · ".join(_paren(f.value) for f in self.factors),
+                f"  {pad} = {_num(self.product)}", ""]
+        rows = [(f.symbol, f.formula, _num(f.value), "+−0"[[1, -1, 0].index(f.sign)], f.note)
+                for f in self.factors]
+        out += _table(("local derivative", "formula", "value", "sign", ""), rows)
+        if self.paths and not single:
+            out += ["", f"every path (multivariate chain rule: the sum over paths of the "
+                        f"product of local derivatives), {self.num_paths} paths"]
+            for i, p in enumerate(self.paths, 1):
+                out.append(f"  {i:>2}. {p}")
+            out.append(f"  sum = {_num(self.path_sum)}")
+        if not single:
+            why = ("" if self.paths else
+                   f" ({self.num_paths} paths: more than {self.max_paths}, not listed)")
+            out += ["", f"accumulated form (what backpropagation computes){why}"]
+            for s in self.accumulated:
+                out.append(f"  {s.symbol} = {s.formula} = {_vec(s.values)}")
+                if s.terms:
+                    out.append(f"      {s.terms}")
+        out += ["", "check"]
+        rows = [("this derivation", _num(self.gradient, 12), "")]
+        for name, v in self.engines.items():
+            rows.append((f"{name} engine", _num(v, 12),
+                         f"difference {_num(abs(v - self.gradient), 2)}"))
+        fd_note = f"difference {_num(abs(self.finite_difference - self.gradient), 2)}"
+        if self.at_kink:
+            fd_note += (f"; a kink within ±eps: one-sided {_num(self.one_sided[0], 6)} | "
+                        f"{_num(self.one_sided[1], 6)}")
+        rows.append((f"central difference, eps {self.eps:g}", _num(self.finite_difference, 12),
+                     fd_note))
+        out += _table(None, rows)
+        out += ["", "gradient descent (slides 47-53)"]
+        out += [f"  {line}" for line in self.context]
+        out += [f"  - {line}" for line in self.reading]
+        return "\n".join(out)
+
+    def _sym(self, node: str | None) -> str:
+        return self.symbols.get(str(node), str(node))
+
+    def _repr_markdown_(self) -> str:
+        w = self.latex
+        eq = [rf"\frac{{\partial l}}{{\partial {w}}}",
+              r" \, ".join(f.latex_symbol for f in self.factors),
+              r" \cdot ".join(_wrap(f.latex_formula) for f in self.factors),
+              r" \cdot ".join(_tex_num(f.value, paren=True) for f in self.factors),
+              _tex_num(self.product)]
+        alias = f" (`{self.lecture_name}`)" if self.lecture_name else ""
+        md = [f"**$\\partial l/\\partial {w}$** for one example: ${w}$ is `{self.weight}`"
+              f"{alias} $= {_tex_num(self.value)}$; {self.network}; "
+              f"$x = {_tex_vec(self.x)}$, $t = {_tex_vec(self.t)}$, "
+              f"$y = {_tex_vec(self.y)}$, loss $= {_tex_num(self.loss)}$", "",
+              "$$" + " = ".join(eq) + "$$", "",
+              "| local derivative | formula | value | sign | |", "|---|---|---|---|---|"]
+        for f in self.factors:
+            md.append(f"| ${f.latex_symbol}$ | ${f.latex_formula}$ | {_num(f.value)} | "
+                      f"{'+−0'[[1, -1, 0].index(f.sign)]} | {f.note} |")
+        if self.paths and self.branch is not None:
+            md += ["", f"**{self.num_paths} paths** (multivariate chain rule), "
+                       f"sum $= {_tex_num(self.path_sum)}$:", "",
+                   "| path | product | value |", "|---|---|---|"]
+            dot = r" \cdot "
+            for p in self.paths:
+                product = dot.join(_wrap(f.latex_formula) for f in p.factors)
+                md.append(f"| {' → '.join(p.symbols)} | ${product}$ | {_num(p.value)} |")
+        if self.branch is not None:
+            md += ["", "**accumulated form** (backpropagation):", ""]
+            for s in self.accumulated:
+                md.append(f"- ${s.latex_symbol} = {s.latex_formula} = {_tex_vec(s.values)}$")
+        md += ["", "| check | ∂l/∂w |", "|---|---|",
+               f"| this derivation | {_num(self.gradient, 12)} |"]
+        md += [f"| {name} engine | {_num(v, 12)} |" for name, v in self.engines.items()]
+        md += [f"| central difference (eps {self.eps:g}) | {_num(self.finite_difference, 12)}"
+               f"{' (kink)' if self.at_kink else ''} |", "", "**gradient descent:**", ""]
+        md += [f"{line}  " for line in self.context]
+        md += [f"- {line}" for line in self.reading]
+        return "\n".join(md)
+
+
+# -- the entry point ---------------------------------------------------------------------------
+
+
+def explain(net: MLP, x: Any, t: Any, weight: str | int, *, eps: float = 1e-6,
+            max_paths: int = MAX_PATHS) -> Explanation:
+    """Derive ``∂l/∂weight`` for one example ``(x, t)`` as the lecture does (slides 41-53).
+
+    Args:
+        net: the network (its parameters are read, and restored after the finite difference).
+        x: one example, shape ``(sizes[0],)`` or ``(1, sizes[0])``.
+        t: its target, as the loss expects (a class index for ``ce``).
+        weight: a parameter name (``"W0[1,0]"``, ``"b1[0]"``), a flat index, or for a
+            network with one hidden layer the lecture's ``"w12"``, ``"b2"``, ``"v2"``,
+            ``"c"`` (see the module docstring for the mapping).
+        eps: the step of the central finite difference.
+        max_paths: list every path while there are at most this many.
+
+    Raises:
+        ValueError: an unknown or out-of-range weight (the message lists the valid names), an
+            example of the wrong shape or more than one example, a bad target.
+    """
+    if not isinstance(net, MLP):
+        raise ValueError(f"net: expected a scalarprop.MLP, got {type(net).__name__}")
+    X, _ = check_X(net, x, "x")
+    if X.shape[0] != 1:
+        raise ValueError(f"x: explain takes one example, shape ({net.sizes[0]},), got "
+                         f"{np.shape(x)} ({X.shape[0]} examples)")
+    T = check_T(net, t, 1, "t")
+    index = parse_weight(net, weight)
+    lecture_name = lecture_name_of(net, net.param_name(index))
+    if not (isinstance(eps, (int, float)) and math.isfinite(eps) and eps > 0):
+        raise ValueError(f"eps={eps!r}: expected a positive finite step")
+    if isinstance(max_paths, bool) or not isinstance(max_paths, (int, np.integer)) \
+            or max_paths < 1:
+        raise ValueError(f"max_paths={max_paths!r}: expected a positive integer")
+    return _Derivation(net, X, T, index, lecture_name, float(eps), int(max_paths)).result()
+
+
+# -- weight names ------------------------------------------------------------------------------
+
+_LECTURE = re.compile(r"\s*([wvbc])_?\{?\s*(\d*)\s*(?:,\s*(\d+))?\s*\}?\s*")
+
+
+def parse_weight(net: MLP, weight: str | int) -> int:
+    """The flat index of a weight named as :func:`explain` accepts it: a parameter name
+    (``"W0[1,0]"``), a flat index, or the lecture's ``"w12"``, ``"b2"``, ``"v2"``, ``"c"``
+    for a network with one hidden layer. A ValueError that lists the valid names otherwise."""
+    if isinstance(weight, (int, np.integer)) and not isinstance(weight, bool):
+        if not 0 <= weight < net.num_params:
+            raise ValueError(f"weight={weight!r}: flat index out of range [0, "
+                             f"{net.num_params}); {valid_names(net)}")
+        index = int(weight)
+    elif not isinstance(weight, str):
+        raise ValueError(f"weight={weight!r}: expected a parameter name such as 'W0[1,0]'; "
+                         f"{valid_names(net)}")
+    elif "[" in weight:
+        try:
+            index = net.param_index(weight)
+        except ValueError as exc:
+            raise ValueError(f"weight={weight!r}: {exc}; {valid_names(net)}") from None
+    else:
+        index = _lecture_index(net, weight)
+    return index
+
+
+def valid_names(net: MLP) -> str:
+    """The names ``explain`` accepts for this network, summarised range by range."""
+    parts = []
+    for l in range(net.num_layers):
+        n_out, n_in = net.sizes[l + 1], net.sizes[l]
+        parts.append(f"W{l}[0,0] … W{l}[{n_out - 1},{n_in - 1}]" if n_out * n_in > 1
+                     else f"W{l}[0,0]")
+        parts.append(f"b{l}[0] … b{l}[{n_out - 1}]" if n_out > 1 else f"b{l}[0]")
+    text = "valid names: " + ", ".join(parts) + f" (or a flat index 0..{net.num_params - 1})"
+    if net.num_layers == 2:
+        d, H, K = net.sizes
+        lec = [f"w{_lec_idx(1, 1)} … w{_lec_idx(d, H)} (input i to hidden j)",
+               f"b1 … b{H}" if H > 1 else "b1"]
+        if K == 1:
+            lec += [f"v1 … v{H}" if H > 1 else "v1", "c"]
+        else:
+            lec += [f"v{_lec_idx(1, 1)} … v{_lec_idx(H, K)} (hidden j to output m)",
+                    f"c1 … c{K}"]
+        text += "; lecture notation, one-based: " + ", ".join(lec)
+    return text
+
+
+def _lec_idx(*idx: int) -> str:
+    return ("," if max(idx) > 9 else "").join(str(i) for i in idx)
+
+
+def lecture_name_of(net: MLP, name: str) -> str | None:
+    """The lecture's name (``"w12"``) of a parameter (``"W0[1,0]"``) of a network with one
+    hidden layer; None for other depths."""
+    if net.num_layers != 2:
+        return None
+    K = net.sizes[2]
+    m = re.fullmatch(r"([Wb])(\d)\[(\d+)(?:,(\d+))?\]", name)
+    assert m is not None
+    kind, l, j = m.group(1), int(m.group(2)), int(m.group(3))
+    if kind == "W" and l == 0:
+        return "w" + _lec_idx(int(m.group(4)) + 1, j + 1)
+    if kind == "b" and l == 0:
+        return f"b{j + 1}"
+    if kind == "W":
+        i = int(m.group(4))
+        return f"v{i + 1}" if K == 1 else "v" + _lec_idx(i + 1, j + 1)
+    return "c" if K == 1 else f"c{j + 1}"
+
+
+def _split(text: str, second: str | None, limits: tuple[int, int]) -> list[tuple[int, int]]:
+    """The readings of ``"12"`` (or ``"1", "2"``) as two one-based indices within limits."""
+    if second is not None:
+        cands = [(int(text), int(second))] if text else []
+    else:
+        cands = [(int(text[:s]), int(text[s:])) for s in range(1, len(text))
+                 if text[s] != "0"]
+    return [(a, b) for a, b in cands if 1 <= a <= limits[0] and 1 <= b <= limits[1]]
+
+
+def _lecture_index(net: MLP, name: str) -> int:
+    m = _LECTURE.fullmatch(name)
+    if m is None:
+        raise ValueError(f"weight={name!r}: not a parameter name; {valid_names(net)}")
+    if net.num_layers != 2:
+        raise ValueError(f"weight={name!r}: the lecture's names (w12, b2, v2, c) are for a "
+                         f"network with one hidden layer, this one has sizes {net.sizes}; "
+                         f"{valid_names(net)}")
+    d, H, K = net.sizes
+    letter, a, b = m.group(1), m.group(2), m.group(3)
+
+    def bad(why: str) -> ValueError:
+        return ValueError(f"weight={name!r}: {why}; {valid_names(net)}")
+
+    def pair(limits: tuple[int, int], what: str) -> tuple[int, int]:
+        if not a:
+            raise bad(f"{letter} needs two indices ({what})")
+        found = _split(a, b, limits)
+        if not found:
+            raise bad(f"out of range: {what}, with {limits[0]} and {limits[1]} units")
+        if len(found) > 1:
+            raise bad("ambiguous, write it with a comma: "
+                      + " or ".join(f"{letter}{i},{j}" for i, j in found))
+        return found[0]
+
+    def single(limit: int, what: str) -> int:
+        if not a or b is not None:
+            raise bad(f"{letter} takes one index ({what})")
+        i = int(a)
+        if not 1 <= i <= limit:
+            raise bad(f"out of range: {what} runs 1..{limit}")
+        return i
+
+    if letter == "w":
+        i, j = pair((d, H), f"input i = 1..{d} to hidden j = 1..{H}")
+        return net.param_index(f"W0[{j - 1},{i - 1}]")
+    if letter == "b":
+        return net.param_index(f"b0[{single(H, f'hidden j = 1..{H}') - 1}]")
+    if letter == "v":
+        if K == 1:
+            if b is not None:                    # "v2,1": hidden 2 to output 1 of 1
+                if int(b) != 1:
+                    raise bad("this network has one output: v_j or v_j,1")
+                b = None
+            return net.param_index(f"W1[0,{single(H, f'hidden j = 1..{H}') - 1}]")
+        if a and b is None and len(a) == 1:
+            raise bad(f"this network has {K} outputs: name the output too, v{a}1 = hidden "
+                      f"{a} to output 1")
+        j, mm = pair((H, K), f"hidden j = 1..{H} to output m = 1..{K}")
+        return net.param_index(f"W1[{mm - 1},{j - 1}]")
+    # c
+    if K == 1:
+        if a and not (a == "1" and b is None):
+            raise bad("this network has one output: its bias is c")
+        return net.param_index("b1[0]")
+    if not a:
+        raise bad(f"this network has {K} outputs: name the output, c1 … c{K}")
+    return net.param_index(f"b1[{single(K, f'output m = 1..{K}') - 1}]")
+
+
+# -- formatting ------------------------------------------------------------------------------
+
+
+def _num(v: float | None, digits: int = 6) -> str:
+    """A number as the derivation prints it (with a real minus sign)."""
+    if v is None:
+        return "—"
+    if v == 0:
+        return "0"
+    return f"{v:.{digits}g}".replace("-", "−")
+
+
+def _paren(v: float) -> str:
+    s = _num(v)
+    return f"({s})" if v < 0 else s
+
+
+def _wrap(s: str) -> str:
+    """Parenthesise a term of a product if it is a sum or starts with a minus sign:
+    ``1 − h²`` -> ``(1 − h²)``, ``−2`` -> ``(−2)``, ``2(y − t)`` stays."""
+    depth = 0
+    for i, ch in enumerate(s):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif depth == 0 and ch in "−-+" and not (i > 0 and s[i - 1] in "e^_"):
+            return f"({s})"
+    return s
+
+
+def _vec(a: Any) -> str:
+    a = np.atleast_1d(np.asarray(a, dtype=float))
+    items = [_num(v) for v in a[:8]]
+    if a.size > 8:
+        items.append(f"… ({a.size} values)")
+    return "[" + ", ".join(items) + "]" if a.size > 1 else items[0]
+
+
+def _tex_num(v: float | None, paren: bool = False) -> str:
+    if v is None:
+        return "-"
+    if v == 0:
+        return "0"
+    s = f"{v:.6g}"
+    if "e" in s:
+        mant, exp = s.split("e")
+        s = rf"{mant} \times 10^{{{int(exp)}}}"
+    return f"({s})" if (paren and v < 0) else s
+
+
+def _tex_vec(a: Any) -> str:
+    a = np.atleast_1d(np.asarray(a, dtype=float))
+    items = [_tex_num(v) for v in a[:8]] + ([r"\ldots"] if a.size > 8 else [])
+    return items[0] if a.size == 1 else r"[" + ", ".join(items) + r"]"
+
+
+def _table(header: tuple[str, ...] | None, rows: list[tuple[str, ...]]) -> list[str]:
+    allrows = ([header] if header else []) + rows
+    widths = [max(len(r[c]) for r in allrows) for c in range(len(allrows[0]))]
+    return ["  " + "  ".join(cell.ljust(wd) for cell, wd in zip(r, widths)).rstrip()
+            for r in allrows]
+
+
+@dataclass(frozen=True)
+class _Sym:
+    """A display symbol: a letter, an optional layer superscript, one-based subscripts."""
+
+    base: str
+    idx: tuple[int, ...] = ()
+    layer: int | None = None
+
+    @property
+    def text(self) -> str:
+        sup = f"({self.layer})".translate(_SUP) if self.layer is not None else ""
+        sep = "," if self.idx and max(self.idx) > 9 else ""
+        return self.base + sup + sep.join(str(i) for i in self.idx).translate(_SUB)
+
+    @property
+    def tex(self) -> str:
+        sup = f"^{{({self.layer})}}" if self.layer is not None else ""
+        sub = "_{" + ",".join(str(i) for i in self.idx) + "}" if self.idx else ""
+        if self.idx and max(self.idx) <= 9:
+            sub = "_{" + "".join(str(i) for i in self.idx) + "}"
+        return self.base + sup + sub
+
+
+# -- the derivation --------------------------------------------------------------------------
+
+
+@dataclass
+class _Edge:
+    nodes: tuple[str, ...]       # lower first
+    factor: Factor
+
+
+class _Derivation:
+    """The network's computation graph for one example: nodes, local derivatives, paths."""
+
+    def __init__(self, net: MLP, X: np.ndarray, T: np.ndarray, index: int,
+                 lecture_name: str | None, eps: float, max_paths: int) -> None:
+        self.net, self.X, self.T = net, X, T
+        self.x, self.t = X[0], T[0]
+        self.index, self.lecture_name = index, lecture_name
+        self.eps, self.max_paths = eps, max_paths
+        self.L = net.num_layers
+        self.K = net.sizes[-1]
+        self.weight = net.param_name(index)
+        self.lecture = self.L == 2
+        self.fused = net.output == "identity"           # y = z: one node in the display
+        self.logits = net.loss in ("bce", "ce")          # the loss reads z, not y
+        fw = scalar.nodes(net, X, T)
+        self.k = {l: fw[f"k{l}"][0] for l in range(1, self.L + 1)}
+        self.h = {l: fw[f"h{l}"][0] for l in range(1, self.L + 1)}
+        self.h[0] = self.x
+        self.y = self.h[self.L]
+        self.loss = fw["loss"]
+        self._up: dict[str, list[_Edge]] = {}
+        self.forward = {**{f"k{l}": self.k[l] for l in range(1, self.L + 1)},
+                        **{f"h{l}": self.h[l] for l in range(1, self.L)}, "y": self.y}
+
+    # -- nodes ---------------------------------------------------------------------------------
+
+    def sym(self, node: str) -> _Sym:
+        """The display symbol of a node identifier."""
+        if node == "loss":
+            return _Sym("l")
+        m = _NODE.fullmatch(node)
+        assert m is not None, node
+        one = self.K == 1
+        if m.group(1):                                  # k{l}[j] or h{l}[j]
+            letter, l, j = m.group(1), int(m.group(2)), int(m.group(3))
+            if l == self.L:                             # the logit; y itself if y = z
+                z = "y" if self.fused else "z"
+                return _Sym(z) if one else _Sym(z, (j + 1,))
+            return _Sym(letter, (j + 1,), None if self.lecture else l)
+        if m.group(4):                                  # x[i] or y[m]
+            letter, i = m.group(4), int(m.group(5))
+            if letter == "y" and one:
+                return _Sym("y")
+            return _Sym(letter, (i + 1,))
+        kind, l, j = m.group(6), int(m.group(7)), int(m.group(8))
+        i = int(m.group(9)) if m.group(9) is not None else None
+        if self.lecture:
+            if l == 0:
+                return _Sym("w", (i + 1, j + 1)) if kind == "W" else _Sym("b", (j + 1,))
+            if kind == "W":
+                return _Sym("v", (i + 1,) if one else (i + 1, j + 1))
+            return _Sym("c") if one else _Sym("c", (j + 1,))
+        if kind == "W":
+            return _Sym("W", (j + 1, i + 1), l + 1)
+        return _Sym("b", (j + 1,), l + 1)
+
+    def t_sym(self, m: int) -> _Sym:
+        return _Sym("t") if self.K == 1 else _Sym("t", (m + 1,))
+
+    def k_node(self, l: int, j: int) -> str:
+        return f"k{l}[{j}]"
+
+    def h_node(self, l: int, j: int) -> str:
+        if l == 0:
+            return f"x[{j}]"
+        return f"y[{j}]" if l == self.L else f"h{l}[{j}]"
+
+    def value(self, node: str) -> float:
+        """The forward pass's value of a unit node."""
+        m = _NODE.fullmatch(node)
+        assert m is not None and (m.group(1) or m.group(4)), node
+        if m.group(1):
+            table = self.k if m.group(1) == "k" else self.h
+            return float(table[int(m.group(2))][int(m.group(3))])
+        return float((self.x if m.group(4) == "x" else self.y)[int(m.group(5))])
+
+    # -- local derivatives ------------------------------------------------------------------
+
+    def factor(self, nodes: tuple[str, ...], kind: str, formula: tuple[str, str], numbers: str,
+               value: float, note: str = "") -> Factor:
+        lo, up = self.sym(nodes[0]), self.sym(nodes[-1])
+        return Factor(f"∂{up.text}/∂{lo.text}", formula[0], numbers, float(value), nodes,
+                      kind, note, rf"\frac{{\partial {up.tex}}}{{\partial {lo.tex}}}",
+                      formula[1])
+
+    def act_factor(self, nodes: tuple[str, ...], name: str, k: float, h: float,
+                   kind: str) -> Factor:
+        """∂h/∂k of an element-wise activation, written from the stored h as the lecture
+        does (σ' = h(1 − h))."""
+        hs, ks = self.sym(nodes[-1]), self.sym(nodes[0])
+        note = ""
+        if name == "sigmoid":
+            v = h * (1.0 - h)
+            if v < SATURATED * 0.25:
+                note = (f"saturated sigmoid, {hs.text} = {_num(h)}: it resists change, the "
+                        f"step shrinks ×{_num(v, 2)}")
+            return self.factor(nodes, kind, (f"{hs.text}(1 − {hs.text})",
+                                             f"{hs.tex}(1-{hs.tex})"),
+                               f"{_num(h)}(1 − {_num(h)})", v, note)
+        if name == "tanh":
+            v = 1.0 - h * h
+            if v < SATURATED:
+                note = (f"saturated tanh, {hs.text} = {_num(h)}: it resists change, the step "
+                        f"shrinks ×{_num(v, 2)}")
+            return self.factor(nodes, kind, (f"1 − {hs.text}²", f"1-{hs.tex}^2"),
+                               f"1 − {_paren(h)}²", v, note)
+        if name == "relu":
+            v = 1.0 if k > 0.0 else 0.0
+            note = "ReLU on (k > 0): passes the gradient" if v else \
+                "ReLU off (k ≤ 0): blocks this path"
+            return self.factor(nodes, kind, (f"[{ks.text} > 0]", rf"[{ks.tex} > 0]"),
+                               f"[{_num(k)} > 0]", v, note)
+        return self.factor(nodes, kind, ("1", "1"), "1", 1.0, "identity activation")
+
+    def loss_factor(self, node: str, m: int) -> Factor:
+        """∂l/∂y_m, or ∂l/∂z_m for bce and ce (from the logits, as the engines compute it)."""
+        loss, y, t = self.net.loss, float(self.y[m]), float(self.t[0 if self.net.loss == "ce"
+                                                                  else m])
+        ys, ts = self.sym(f"y[{m}]"), self.t_sym(m)
+        nodes = (node, "loss")
+        if loss == "squared":
+            return self.factor(nodes, "loss", (f"2({ys.text} − {ts.text})",
+                                               f"2({ys.tex}-{ts.tex})"),
+                               f"2({_num(y)} − {_num(t)})", 2.0 * (y - t))
+        if loss == "absolute":
+            d = y - t
+            return self.factor(nodes, "loss", (f"sign({ys.text} − {ts.text})",
+                                               rf"\operatorname{{sign}}({ys.tex}-{ts.tex})"),
+                               f"sign({_num(y)} − {_num(t)})",
+                               1.0 if d > 0 else (-1.0 if d < 0 else 0.0))
+        if loss == "hinge":
+            active = 1.0 - t * y > 0.0
+            return self.factor(nodes, "loss", (f"−{ts.text}·[{ts.text}{ys.text} < 1]",
+                                               rf"-{ts.tex}\,[{ts.tex}{ys.tex} < 1]"),
+                               f"−{_paren(t)}·[{_paren(t)}·{_paren(y)} < 1]",
+                               -t if active else 0.0,
+                               "" if active else "margin met: the hinge is flat here")
+        if loss == "bce":
+            return self.factor(nodes, "loss", (f"{ys.text} − {ts.text}",
+                                               f"{ys.tex}-{ts.tex}"),
+                               f"{_num(y)} − {_num(t)}", y - t,
+                               f"from the logit: {ys.text} = σ({self.sym(node).text})")
+        target = int(t) == m                                    # ce
+        return self.factor(nodes, "loss", (f"{ys.text} − {int(target)}",
+                                           f"{ys.tex}-{int(target)}"),
+                           f"{_num(y)} − {int(target)}", y - (1.0 if target else 0.0),
+                           f"from the logits; output {m + 1} is "
+                           f"{'the target class' if target else 'not the target class'}")
+
+    # -- the graph ---------------------------------------------------------------------------
+
+    def up(self, node: str) -> list[_Edge]:
+        """The edges from ``node`` one operation up, each with its local derivative."""
+        if node not in self._up:
+            self._up[node] = self._edges_up(node)
+        return self._up[node]
+
+    def _edges_up(self, node: str) -> list[_Edge]:
+        net, L = self.net, self.L
+        m = _NODE.fullmatch(node)
+        assert m is not None, node
+        if m.group(6):                                   # a parameter: into its k
+            kind, l, j = m.group(6), int(m.group(7)), int(m.group(8))
+            kn = self.k_node(l + 1, j)
+            nodes = (node, kn, f"y[{j}]") if (l + 1 == L and self.fused) else (node, kn)
+            if kind == "b":
+                f = self.factor(nodes, "bias", ("1", "1"), "1", 1.0)
+            else:
+                src = self.h_node(l, int(m.group(9)))
+                s, v = self.sym(src), self.value(src)
+                what = "input" if l == 0 else "activation"
+                note = (f"negative {what}: flips the sign" if v < 0 else
+                        f"zero {what}: the weight had no influence" if v == 0 else "")
+                f = self.factor(nodes, "input", (s.text, s.tex), _num(v), v, note)
+            return [_Edge(nodes, f)]
+        if m.group(1) == "k":
+            l, j = int(m.group(2)), int(m.group(3))
+            k = float(self.k[l][j])
+            if l < L:
+                nodes = (node, self.h_node(l, j))
+                return [_Edge(nodes, self.act_factor(nodes, net.hidden, k, float(self.h[l][j]),
+                                                     "activation"))]
+            if self.logits:
+                return [_Edge((node, "loss"), self.loss_factor(node, j))]
+            if net.output == "softmax":
+                edges = []
+                for jj in range(self.K):
+                    yj, ym = float(self.y[jj]), float(self.y[j])
+                    a, b = self.sym(f"y[{jj}]"), self.sym(f"y[{j}]")
+                    nodes = (node, f"y[{jj}]")
+                    if jj == j:
+                        f = self.factor(nodes, "output", (f"{a.text}(1 − {a.text})",
+                                                          f"{a.tex}(1-{a.tex})"),
+                                        f"{_num(yj)}(1 − {_num(yj)})", yj * (1.0 - yj),
+                                        "softmax, same output")
+                    else:
+                        f = self.factor(nodes, "output", (f"−{a.text}{b.text}",
+                                                          f"-{a.tex}{b.tex}"),
+                                        f"−{_num(yj)}·{_num(ym)}", -yj * ym,
+                                        "softmax: every output depends on every logit")
+                    edges.append(_Edge(nodes, f))
+                return edges
+            nodes = (node, f"y[{j}]")               # element-wise output (sigmoid)
+            return [_Edge(nodes, self.act_factor(nodes, net.output, k, float(self.y[j]),
+                                                 "output"))]
+        if m.group(1) == "h" or m.group(4) == "x":      # a hidden activation: into every k
+            l = int(m.group(2)) if m.group(1) else 0
+            i = int(m.group(3)) if m.group(1) else int(m.group(5))
+            W = net.weights(l)
+            edges = []
+            for j in range(net.sizes[l + 1]):
+                kn = self.k_node(l + 1, j)
+                nodes = (node, kn, f"y[{j}]") if (l + 1 == L and self.fused) else (node, kn)
+                wname = f"W{l}[{j},{i}]"
+                s, v = self.sym(wname), float(W[j, i])
+                note = "negative weight: flips the sign" if v < 0 else ""
+                edges.append(_Edge(nodes, self.factor(nodes, "weight", (s.text, s.tex),
+                                                      _num(v), v, note)))
+            return edges
+        if m.group(4) == "y":
+            return [_Edge((node, "loss"), self.loss_factor(node, int(m.group(5))))]
+        return []
+
+    def count_paths(self) -> int:
+        """How many paths lead from the weight to the loss (per layer: fully connected)."""
+        L, sizes = self.L, self.net.sizes
+        top = self.K if (self.net.output == "softmax" and not self.logits) else 1
+        l0 = _parse_param(self.weight)[0] + 1                 # the layer of the weight's k
+        n = top
+        for l in range(l0 + 1, L + 1):
+            n *= sizes[l]
+        return n
+
+    def enumerate_paths(self) -> list[list[_Edge]]:
+        paths: list[list[_Edge]] = []
+
+        def walk(node: str, so_far: list[_Edge]) -> None:
+            if node == "loss":
+                paths.append(list(so_far))
+                return
+            for e in self.up(node):
+                so_far.append(e)
+                walk(e.nodes[-1], so_far)
+                so_far.pop()
+
+        walk(self.weight, [])
+        return paths
+
+    def edge_set(self) -> set[tuple[str, str]]:
+        edges: set[tuple[str, str]] = set()
+        frontier, seen = [self.weight], {self.weight}
+        while frontier:
+            node = frontier.pop()
+            for e in self.up(node):
+                edges.update(zip(e.nodes[:-1], e.nodes[1:]))
+                if e.nodes[-1] not in seen:
+                    seen.add(e.nodes[-1])
+                    frontier.append(e.nodes[-1])
+        return edges
+
+    # -- the accumulated form (backpropagation, slides 45-46) --------------------------------
+
+    def layer_sym(self, letter: str, l: int) -> _Sym:
+        """The symbol of layer l's vector of pre-activations ("k") or activations ("h")."""
+        if l == 0:
+            return _Sym("x")
+        if l == self.L:
+            return _Sym("y" if (letter == "h" or self.fused) else "z")
+        return _Sym(letter, (), None if self.lecture else l)
+
+    def accumulate(self) -> tuple[dict[str, float], list[Step], float]:
+        """∂l/∂node for every node, from the loss down, one layer at a time (slides 45-46),
+        and the steps that show it; returns (node gradients, steps, ∂l/∂weight)."""
+        net, L, K = self.net, self.L, self.K
+        y = self.y
+        grads: dict[str, float] = {}
+        steps: list[Step] = []
+        zs, ys = self.layer_sym("k", L), _Sym("y")
+        if self.logits:
+            onehot = np.zeros(K)
+            if net.loss == "ce":
+                onehot[int(self.t[0])] = 1.0
+            else:
+                onehot[:] = self.t
+            dz = y - onehot
+            txt = ("y − t", "y - t") if net.loss == "bce" else ("y − onehot(t)",
+                                                                 r"y - \mathrm{onehot}(t)")
+            steps.append(self._step(zs, txt, dz, [f"k{L}[{m}]" for m in range(K)]))
+        else:
+            t = self.t
+            if net.loss == "squared":
+                dy, txt = 2.0 * (y - t), ("2(y − t)", "2(y - t)")
+            elif net.loss == "absolute":
+                dy, txt = np.sign(y - t), ("sign(y − t)", r"\operatorname{sign}(y - t)")
+            else:
+                dy = np.where(1.0 - t * y > 0.0, -t, 0.0)
+                txt = ("−t·[ty < 1]", r"-t\,[t y < 1]")
+            steps.append(self._step(ys, txt, dy, [f"y[{m}]" for m in range(K)]))
+            grads.update({f"y[{m}]": float(dy[m]) for m in range(K)})
+            if net.output == "softmax":
+                # not element-wise: ∂l/∂z_m = Σ_j ∂l/∂y_j · y_j(δ_jm − y_m)
+                dz = np.array([sum(dy[j] * y[j] * ((j == m) - y[m]) for j in range(K))
+                               for m in range(K)])
+                txt = ("Σⱼ ∂l/∂yⱼ · yⱼ(δⱼₘ − yₘ)",
+                       r"\sum_j \frac{\partial l}{\partial y_j} y_j(\delta_{jm} - y_m)")
+                steps.append(self._step(zs, txt, dz, [f"k{L}[{m}]" for m in range(K)]))
+            elif net.output == "sigmoid":
+                dz = dy * y * (1.0 - y)
+                txt = ("∂l/∂y ⊙ y(1 − y)", r"\frac{\partial l}{\partial y} \odot y(1-y)")
+                steps.append(self._step(zs, txt, dz, [f"k{L}[{m}]" for m in range(K)]))
+            else:
+                dz = dy
+        grads.update({f"k{L}[{m}]": float(dz[m]) for m in range(K)})
+        l0, j0, i0 = _parse_param(self.weight)
+        dk = dz
+        dk_of = {L: dz}
+        # every layer down to the first (node_grads); the steps shown stop at the weight's
+        for l in range(L - 1, 0, -1):
+            W = net.weights(l)
+            # the multivariate chain rule at each unit: a sum over the layer above
+            dh = W.T @ dk
+            act = np.array([self.act_factor((self.k_node(l, i), self.h_node(l, i)), net.hidden,
+                                            float(self.k[l][i]), float(self.h[l][i]),
+                                            "activation").value for i in range(W.shape[1])])
+            dk = dk_of[l] = dh * act
+            grads.update({self.h_node(l, i): float(dh[i]) for i in range(len(dh))})
+            grads.update({self.k_node(l, i): float(dk[i]) for i in range(len(dk))})
+            if l <= l0:
+                continue
+            above, hs, ks = self.layer_sym("k", l + 1), self.layer_sym("h", l), \
+                self.layer_sym("k", l)
+            sum_text, sum_tex = self._sum_formula(l, above)
+            terms = ""
+            if l == l0 + 1:                     # the unit on the weight's chain, written out
+                unit = j0
+                above_grad = dk_of[l + 1]
+                parts = [f"{_paren(above_grad[m])}·{_paren(W[m, unit])}"
+                         for m in range(W.shape[0])]
+                shown = " + ".join(parts[:8]) + (" + …" if len(parts) > 8 else "")
+                hu = self.sym(self.h_node(l, unit)).text
+                terms = f"{hu} = {shown} = {_num(dh[unit])}"
+            steps.append(Step(f"∂l/∂{hs.text}", sum_text, dh,
+                              tuple(self.h_node(l, i) for i in range(len(dh))),
+                              rf"\frac{{\partial l}}{{\partial {hs.tex}}}", sum_tex, terms))
+            steps.append(Step(f"∂l/∂{ks.text}",
+                              f"∂l/∂{hs.text} ⊙ {_act_text(net.hidden, hs.text, ks.text)}", dk,
+                              tuple(self.k_node(l, i) for i in range(len(dk))),
+                              rf"\frac{{\partial l}}{{\partial {ks.tex}}}",
+                              rf"\frac{{\partial l}}{{\partial {hs.tex}}} \odot "
+                              + _act_tex(net.hidden, hs.tex, ks.tex)))
+        dk = dk_of[l0 + 1]
+        if self.fused:
+            grads.update({f"k{L}[{m}]": grads[f"y[{m}]"] for m in range(K)})
+        src = 1.0 if i0 is None else float(self.h[l0][i0])
+        g = float(dk[j0] * src)
+        ws, kn = self.sym(self.weight), self.sym(self.k_node(l0 + 1, j0))
+        srcs = _Sym("1") if i0 is None else self.sym(self.h_node(l0, i0))
+        steps.append(Step(f"∂l/∂{ws.text}", f"∂l/∂{kn.text} · {srcs.text}", np.array([g]),
+                          (self.weight,), rf"\frac{{\partial l}}{{\partial {ws.tex}}}",
+                          rf"\frac{{\partial l}}{{\partial {kn.tex}}} \cdot {srcs.tex}",
+                          f"= {_paren(dk[j0])} · {_paren(src)} = {_num(g)}"))
+        return grads, steps, g
+
+    def _sum_formula(self, l: int, above: _Sym) -> tuple[str, str]:
+        """∂l/∂h_j as the sum over the layer above (slide 30), in the display notation."""
+        if self.lecture:                        # l == 1: hidden j to the outputs through v
+            if self.K == 1:
+                return (f"∂l/∂{above.text} · vⱼ",
+                        rf"\frac{{\partial l}}{{\partial {above.tex}}} \, v_j")
+            return (f"Σₘ ∂l/∂{above.text}ₘ · vⱼₘ",
+                    rf"\sum_m \frac{{\partial l}}{{\partial {above.tex}_m}} \, v_{{jm}}")
+        W = _Sym("W", (), l + 1)
+        return (f"Σₘ ∂l/∂{above.text}ₘ · {W.text}ₘⱼ",
+                rf"\sum_m \frac{{\partial l}}{{\partial {above.tex}_m}} \, {W.tex}_{{mj}}")
+
+    def _step(self, s: _Sym, txt: tuple[str, str], values: np.ndarray,
+              nodes: list[str]) -> Step:
+        return Step(f"∂l/∂{s.text}", txt[0], np.asarray(values, dtype=float), tuple(nodes),
+                    rf"\frac{{\partial l}}{{\partial {s.tex}}}", txt[1])
+
+    # -- checks ---------------------------------------------------------------------------------
+
+    def finite_difference(self) -> tuple[float, float, float]:
+        """(central, backward, forward) difference quotients; params restored exactly."""
+        params, q, eps = self.net.params, self.index, self.eps
+        saved = params[q]
+        try:
+            f0 = vectorized.loss_only(self.net, self.X, self.T)
+            params[q] = saved + eps
+            fp = vectorized.loss_only(self.net, self.X, self.T)
+            params[q] = saved - eps
+            fm = vectorized.loss_only(self.net, self.X, self.T)
+        finally:
+            params[q] = saved
+        return (fp - fm) / (2 * eps), (f0 - fm) / eps, (fp - f0) / eps
+
+    # -- the result ----------------------------------------------------------------------------
+
+    def result(self) -> Explanation:
+        net = self.net
+        num_paths = self.count_paths()
+        grads, steps, accumulated = self.accumulate()
+        paths: list[Path] = []
+        path_sum = None
+        if num_paths <= self.max_paths:
+            for edges in self.enumerate_paths():
+                factors = tuple(e.factor for e in reversed(edges))
+                nodes = (edges[0].nodes[0],) + tuple(n for e in edges for n in e.nodes[1:])
+                shown = (edges[0].nodes[0],) + tuple(e.nodes[-1] for e in edges)
+                paths.append(Path(nodes, factors, float(math.prod(f.value for f in factors)),
+                                  tuple(self.sym(n).text for n in shown)))
+            path_sum = float(sum(p.value for p in paths))
+        gradient = path_sum if path_sum is not None else accumulated
+        # the chain: walk up while the path does not split; then the accumulated ∂l/∂node
+        chain: list[Factor] = []
+        node, branch = self.weight, None
+        while node != "loss":
+            edges = self.up(node)
+            if len(edges) > 1:
+                branch = node
+                break
+            chain.append(edges[0].factor)
+            node = edges[0].nodes[-1]
+        if branch is not None:
+            # the multivariate chain rule at the split (slide 30): Σ_m ∂l/∂a_m · ∂a_m/∂node
+            s = self.sym(branch)
+            a = (_Sym("y") if branch.startswith("k") else
+                 self.layer_sym("k", int(re.match(r"[hx]\D*(\d*)", branch).group(1) or 0) + 1))
+            chain.append(Factor(f"∂l/∂{s.text}", f"Σₘ ∂l/∂{a.text}ₘ·∂{a.text}ₘ/∂{s.text}",
+                                _num(grads[branch]), grads[branch], (branch, "loss"),
+                                "accumulated", f"summed over {num_paths} paths",
+                                rf"\frac{{\partial l}}{{\partial {s.tex}}}",
+                                rf"\sum_m \frac{{\partial l}}{{\partial {a.tex}_m}}"
+                                rf"\frac{{\partial {a.tex}_m}}{{\partial {s.tex}}}"))
+        chain.reverse()
+        _, gs = scalar.loss_and_grad(net, self.X, self.T)
+        _, gv = vectorized.loss_and_grad(net, self.X, self.T)
+        engines = {"scalar": float(gs[self.index]), "vectorized": float(gv[self.index])}
+        fd, bwd, fwd = self.finite_difference()
+        tol = 1e-5 + 1e-3 * max(abs(fwd), abs(bwd))
+        at_kink = abs(fwd - bwd) > 2 * tol and min(fwd, bwd) - tol <= gradient \
+            <= max(fwd, bwd) + tol
+        direction = -int(np.sign(gradient))
+        ws = self.sym(self.weight)
+        return Explanation(
+            weight=self.weight, index=self.index, value=float(net.params[self.index]),
+            symbol=ws.text, latex=ws.tex, lecture_name=self.lecture_name,
+            network=(f"network {'-'.join(map(str, net.sizes))}, hidden {net.hidden}, output "
+                     f"{net.output}, loss {net.loss}"),
+            x=self.x.copy(), t=self.t.copy(), forward=self.forward, loss=self.loss,
+            factors=tuple(chain), branch=branch, paths=tuple(paths), num_paths=num_paths,
+            max_paths=self.max_paths, path_sum=path_sum, accumulated=tuple(steps),
+            node_grads=grads, gradient=float(gradient), engines=engines,
+            finite_difference=float(fd), one_sided=(float(bwd), float(fwd)), eps=self.eps,
+            at_kink=bool(at_kink), update_direction=direction,
+            reading=tuple(self.reading(chain, paths, float(gradient), ws.text)),
+            context=tuple(self.context(chain)), symbols=self.symbols(), _edges=self.edge_set)
+
+    def symbols(self) -> dict[str, str]:
+        """The display symbol of the weight and of every unit (inputs, k, h, y, the loss)."""
+        L, sizes = self.L, self.net.sizes
+        nodes = [self.weight, "loss"] + [f"x[{i}]" for i in range(sizes[0])]
+        for l in range(1, L + 1):
+            nodes += [self.k_node(l, j) for j in range(sizes[l])]
+            nodes += [self.h_node(l, j) for j in range(sizes[l])]
+        return {n: self.sym(n).text for n in nodes}
+
+    # -- the gradient-descent reading (slides 47-53) ------------------------------------------
+
+    def outputs(self) -> list[tuple[str, str, int]]:
+        """Per output: (what is wrong, the node the loss reads, which way l wants it: ±1/0),
+        before any weight is involved (slides 47-48)."""
+        net, out = self.net, []
+        for m in range(self.K):
+            y = float(self.y[m])
+            ys = self.sym(f"y[{m}]").text
+            zs = self.sym(f"k{self.L}[{m}]").text
+            if net.loss in ("squared", "absolute"):
+                t = float(self.t[m])
+                ts = self.t_sym(m).text
+                if y == t:
+                    out.append((f"{ys} = {ts} = {_num(y)}: no error", ys, 0))
+                else:
+                    hi = y > t
+                    out.append((f"{ys} = {_num(y)} is {'above' if hi else 'below'} {ts} = "
+                                f"{_num(t)} (output too {'high' if hi else 'low'})", ys,
+                                -1 if hi else 1))
+            elif net.loss == "hinge":
+                t = float(self.t[0])
+                if 1 - t * y > 0:
+                    out.append((f"t·y = {_num(t * y)} < 1: the margin is not met, y should "
+                                f"move toward t = {_num(t)}", ys, int(np.sign(t))))
+                else:
+                    out.append((f"t·y = {_num(t * y)} ≥ 1: the margin is met, the hinge is "
+                                "flat and this example teaches nothing", ys, 0))
+            elif net.loss == "bce":
+                t = float(self.t[m])
+                hi = y > t
+                out.append((f"{ys} = σ({zs}) = {_num(y)} is the predicted probability, target "
+                            f"{_num(t)} (too {'high' if hi else 'low'})", zs, -1 if hi else 1))
+            else:
+                if int(self.t[0]) == m:
+                    out.append((f"{ys} = {_num(y)} is the probability of the true class "
+                                f"(t = {int(self.t[0])}), below 1", zs, 1))
+                else:
+                    out.append((f"{ys} = {_num(y)} is probability given to a wrong class",
+                                zs, -1))
+        return out
+
+    def context(self, chain: list[Factor]) -> list[str]:
+        """What the loss wants of each output, when the chain does not start at one."""
+        if chain[0].kind != "accumulated":
+            return []
+        arrows = {1: "up", -1: "down", 0: "where it is"}
+        return [f"{why}: l wants {node} {arrows[d]}" for why, node, d in self.outputs()]
+
+    def reading(self, chain: list[Factor], paths: list[Path], g: float, w: str) -> list[str]:
+        """Slides 47-53: which way the loss wants each node on the chain to move, from the top
+        down, and so which way gradient descent moves the weight."""
+        arrows = {1: "up", -1: "down", 0: "unchanged"}
+        lines = []
+        top = chain[0]
+        lower = self.sym(top.nodes[0]).text
+        want = -top.sign
+        cmp = {1: "> 0", -1: "< 0", 0: "= 0"}
+        if top.kind == "accumulated":
+            lines.append(f"summed over the {self.count_paths()} paths, {top.symbol} = "
+                         f"{_num(top.value)} {cmp[top.sign]}: l wants {lower} {arrows[want]}")
+        else:
+            m = int(re.search(r"\[(\d+)\]", top.nodes[0]).group(1))
+            why = self.outputs()[m][0]
+            lines.append(f"{why}, {top.symbol} = {top.formula} = {_num(top.value)} "
+                         f"{cmp[top.sign]}: l wants {lower} {arrows[want]}"
+                         + (f" ({top.note})" if top.note and top.sign == 0 else ""))
+        for f in chain[1:]:
+            if want == 0:
+                break
+            upper, lower = self.sym(f.nodes[-1]).text, self.sym(f.nodes[0]).text
+            value = f"{f.symbol} = {f.formula}" + ("" if f.formula == _num(f.value) else
+                                                  f" = {_num(f.value)}")
+            if f.sign == 0:
+                lines.append(f"{value}" + (f" ({f.note})" if f.note else "")
+                             + f": moving {lower} does not move {upper}, nothing flows back")
+                want = 0
+                break
+            new = want * f.sign
+            why = f.note or ("the sign flips" if f.sign < 0 else "")
+            lines.append(f"{upper} {arrows[want]} needs {lower} {arrows[new]}: {value} "
+                         f"{cmp[f.sign]}" + (f" ({why})" if why else ""))
+            want = new
+        if len(paths) > 1:
+            n_up = sum(p.sign < 0 for p in paths)
+            n_down = sum(p.sign > 0 for p in paths)
+            lines.append(f"path by path: {n_up} of {len(paths)} push {w} up, {n_down} push it "
+                         f"down, {len(paths) - n_up - n_down} are blocked (0); their sum "
+                         "decides")
+        if g == 0:
+            lines.append(f"∂l/∂{w} = 0: {w} ← {w} − α·0, {w} stays where it is")
+        else:
+            lines.append(f"so {w} ← {w} − α·{_paren(g)} = {w} {'+' if g < 0 else '−'} "
+                         f"α·{_num(abs(g))}: {w} {'increases' if g < 0 else 'decreases'}")
+        return lines
+
+
+def _parse_param(name: str) -> tuple[int, int, int | None]:
+    """``"W0[1,2]"`` -> (0, 1, 2), ``"b1[0]"`` -> (1, 0, None): layer, row, column."""
+    m = re.fullmatch(r"[Wb](\d+)\[(\d+)(?:,(\d+))?\]", name)
+    assert m is not None, name
+    return int(m.group(1)), int(m.group(2)), None if m.group(3) is None else int(m.group(3))
+
+
+def _act_text(name: str, hs: str, ks: str) -> str:
+    return {"sigmoid": f"{hs}(1 − {hs})", "tanh": f"(1 − {hs}²)", "relu": f"[{ks} > 0]",
+            "identity": "1"}[name]
+
+
+def _act_tex(name: str, hs: str, ks: str) -> str:
+    return {"sigmoid": f"{hs}(1-{hs})", "tanh": f"(1-{hs}^2)", "relu": f"[{ks} > 0]",
+            "identity": "1"}[name]
