@@ -118,9 +118,16 @@ def sigmoid_array(k: np.ndarray) -> np.ndarray:
     ``k``, so the complex step (:mod:`scalarprop.testing`) differentiates it exactly.
     """
     right = k.real >= 0
-    # -|k| for real k (also its NaN bits); for complex k the same choice, made analytically
-    e = np.exp(np.where(right, -k, k) if np.iscomplexobj(k) else -np.abs(k))
-    return np.where(right, 1.0 / (1.0 + e), e / (1.0 + e))
+    if np.iscomplexobj(k):
+        # the same choice as -|k|, made analytically
+        e = np.exp(np.where(right, -k, k))
+        return np.where(right, 1.0 / (1.0 + e), e / (1.0 + e))
+    e = np.abs(k)
+    np.negative(e, out=e)
+    np.exp(e, out=e)                            # e^-|k|, in place: no temporaries
+    h = np.where(right, 1.0, e)
+    h /= 1.0 + e                                # 1/(1+e^-k) or e^k/(1+e^k), as above
+    return h
 
 
 def activate_array(name: str, k: np.ndarray) -> np.ndarray:
@@ -145,7 +152,9 @@ def activate_grad_array(name: str, k: np.ndarray, h: np.ndarray, h_grad: np.ndar
     """k_grad from h_grad: element-wise ``h_grad * act'(k)``; softmax uses its Jacobian,
     ``k_grad_j = y_j (h_grad_j - sum_i h_grad_i y_i)``."""
     if name == "sigmoid":
-        return h_grad * h * (1.0 - h)
+        k_grad = h_grad * h
+        k_grad *= 1.0 - h                       # h' h (1 - h), one temporary fewer
+        return k_grad
     if name == "relu":
         return h_grad * (k > 0)
     if name == "tanh":

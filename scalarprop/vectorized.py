@@ -38,7 +38,8 @@ def forward(net: Any, X: np.ndarray, params: np.ndarray | None = None
         else:
             w_slice, b_slice = net.layer_slices(l)
             W, b = params[w_slice].reshape(net.sizes[l + 1], net.sizes[l]), params[b_slice]
-        K = src @ W.T + b
+        K = src @ W.T
+        K += b                                  # in place: one pass fewer than `+ b`
         H = F.activate_array(net.output if l == net.num_layers - 1 else net.hidden, K)
         layers.append((K, H))
         src = H
@@ -100,8 +101,9 @@ def backward(net: Any, X: np.ndarray, T: np.ndarray, layers: list[tuple[np.ndarr
         node_grads[l] = (K_grad, H_grad)
         src = X if l == 0 else layers[l - 1][1]
         w_slice, b_slice = net.layer_slices(l)
-        grad[w_slice] = (K_grad.T @ src).ravel()      # W∇ = K∇ᵀ X
-        grad[b_slice] = K_grad.sum(axis=0)            # b∇ = Σₙ K∇
+        # W∇ = K∇ᵀ X and b∇ = Σₙ K∇, written straight into the flat gradient
+        np.matmul(K_grad.T, src, out=grad[w_slice].reshape(net.sizes[l + 1], net.sizes[l]))
+        np.sum(K_grad, axis=0, out=grad[b_slice])
         if l > 0:
             K_below, H_below = layers[l - 1]
             H_grad = K_grad @ net.weights(l)          # H∇ = K∇ W
@@ -201,9 +203,15 @@ def train_epoch(net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray, batch
     is not applied)."""
     n = order.shape[0]
     params = net.params
+    # unshuffled data: batches are views of X, no gather copy (1.6 MB a step on 784-128-10)
+    in_order = bool(np.array_equal(order, np.arange(n)))
     for s in range((n + batch_size - 1) // batch_size):
-        idx = order[s * batch_size:(s + 1) * batch_size]
-        Xb, Tb = X[idx], T[idx]
+        if in_order:
+            lo, hi = s * batch_size, (s + 1) * batch_size
+            Xb, Tb = X[lo:hi], T[lo:hi]
+        else:
+            idx = order[s * batch_size:(s + 1) * batch_size]
+            Xb, Tb = X[idx], T[idx]
         with np.errstate(all="ignore"):       # a diverging run is reported, not warned
             layers = forward(net, Xb)
             Z, Y = layers[-1]
