@@ -132,10 +132,12 @@ def check_gradients(net: Any, X: Any, T: Any, engine: str = "scalar", eps: float
     ``raise_on_failure=True`` raises ``AssertionError`` with the report.
     ``method="complex_step"`` is provided by :mod:`scalarprop.testing`.
     """
-    if not (isinstance(eps, (int, float)) and np.isfinite(eps) and eps > 0):
-        raise ValueError(f"eps={eps!r}: expected a positive finite step")
-    if atol < 0 or rtol < 0:
-        raise ValueError(f"atol={atol!r}, rtol={rtol!r}: tolerances must be >= 0")
+    for name, value, positive in (("eps", eps, True), ("atol", atol, False),
+                                  ("rtol", rtol, False)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) \
+                or not np.isfinite(value) or value < 0 or (positive and value == 0):
+            kind = "positive" if positive else "non-negative"
+            raise ValueError(f"{name}={value!r}: expected a {kind} finite number")
     if method not in ("central", "complex_step"):
         raise ValueError(f"method={method!r}: expected 'central' or 'complex_step'")
     eng = get_engine(engine)

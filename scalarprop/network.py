@@ -54,6 +54,9 @@ class MLP:
                  loss: str = "squared", seed: int | None = None) -> None:
         sizes = _check_sizes(sizes)
         F.check_combination(sizes, hidden, output, loss)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+                                 or seed < 0):
+            raise ValueError(f"seed={seed!r}: expected a non-negative integer or None")
         self.sizes: tuple[int, ...] = sizes
         self.hidden, self.output, self.loss = hidden, output, loss
         self.num_layers = len(sizes) - 1

@@ -146,12 +146,16 @@ def train(net: Any, X: Any, T: Any, engine: str = "scalar", batch_size: int = 1,
     if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating)) \
             or not np.isfinite(lr) or lr <= 0:
         raise ValueError(f"lr={lr!r}: expected a positive, finite learning rate")
+    if not isinstance(shuffle, (bool, np.bool_)):
+        raise ValueError(f"shuffle={shuffle!r}: expected True or False")
+    if progress is not None and not isinstance(progress, (bool, np.bool_)):
+        raise ValueError(f"progress={progress!r}: expected True, False or None")
     if (X_val is None) != (T_val is None):
         raise ValueError("X_val and T_val: give both or neither")
     if X_val is not None:
         Xv, Tv = check_batch(net, X_val, T_val, ("X_val", "T_val"))
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
-        raise ValueError(f"seed={seed!r}: expected an integer")
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed={seed!r}: expected a non-negative integer")
 
     if engine == "scalar":
         from .scalar_fast import aligned_copy

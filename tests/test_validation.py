@@ -96,3 +96,22 @@ def test_bad_names_and_layers():
         check_gradients(net, np.zeros((1, 2)), np.zeros(1), eps=0.0)
     with pytest.raises(ValueError, match="params"):
         net.params = np.zeros(3)
+
+
+def test_bad_scalars_are_refused():
+    from scalarprop import train
+
+    with pytest.raises(ValueError, match="seed"):
+        MLP([2, 3, 1], seed="abc")
+    with pytest.raises(ValueError, match="seed"):
+        MLP([2, 3, 1], seed=-1)
+    net = MLP([2, 3, 1], seed=0)
+    X, T = np.ones((2, 2)), np.ones(2)
+    for kwargs, match in [(dict(shuffle="yes"), "shuffle"), (dict(progress="no"), "progress"),
+                          (dict(seed=1.5), "seed")]:
+        with pytest.raises(ValueError, match=match):
+            train(net, X, T, **kwargs)
+    for kwargs, match in [(dict(atol="x"), "atol"), (dict(rtol=-1.0), "rtol"),
+                          (dict(eps=float("nan")), "eps")]:
+        with pytest.raises(ValueError, match=match):
+            check_gradients(net, X, T, **kwargs)
