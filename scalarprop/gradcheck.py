@@ -145,7 +145,7 @@ def check_gradients(net: Any, X: Any, T: Any, engine: str = "scalar", eps: float
     if method == "complex_step":
         from .testing import _check_network_complex_step
 
-        result = _check_network_complex_step(net, Xc, Tc, eng, atol, rtol)
+        result = _check_network_complex_step(net, Xc, Tc, eng, atol, rtol, eps=eps)
     else:
         result = _central(net, Xc, Tc, eng, eps, atol, rtol)
     if raise_on_failure and not result.ok:

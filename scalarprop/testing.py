@@ -522,7 +522,8 @@ def _compare(analytic: np.ndarray, numeric: np.ndarray, atol: float, rtol: float
 
 
 def _check_network_complex_step(net: Any, X: np.ndarray, T: np.ndarray, eng: Any, atol: float,
-                                rtol: float, h: float = 1e-30) -> Any:
+                                rtol: float, h: float = 1e-30, eps: float = FALLBACK_EPS
+                                ) -> Any:
     """Every parameter's derivative by the complex step through the vectorized engine's
     forward pass (:func:`scalarprop.vectorized.loss_at`), against ``eng``'s gradient.
 
@@ -540,8 +541,8 @@ def _check_network_complex_step(net: Any, X: np.ndarray, T: np.ndarray, eng: Any
             parts.append(f"loss={net.loss!r}")
         note = (f"the complex step needs an analytic loss and {' and '.join(parts)} "
                 f"{'is' if len(parts) == 1 else 'are'} not (abs/max): fell back to central "
-                f"differences, eps={FALLBACK_EPS:g}")
-        return gradcheck._central(net, X, T, eng, FALLBACK_EPS, atol, rtol, note=note)
+                f"differences, eps={eps:g}")
+        return gradcheck._central(net, X, T, eng, eps, atol, rtol, note=note)
     _, analytic = eng.loss_and_grad(net, X, T)
     theta = net.params.copy()
     p = theta.astype(np.complex128)
