@@ -26,7 +26,9 @@ the picture back: ``"node:k1[2]"`` (node keys as :func:`scalarprop.scalar.split_
 them, zero-based: ``k{l}[j]``, ``h{l}[j]``; ``x[i]`` the inputs, ``t[j]`` the target, ``l`` the
 loss), ``"edge:W0[1,0]"`` and ``"edge:b0[1]"`` (parameter names), ``"gap:x"`` and
 ``"gap:1"`` (the gap markers of the inputs and of layer 1), ``"chain"`` (the derivation).
-Highlighted paths are ``Line2D`` artists with ``gid="path:W0[1,0]>k1[1]>h1[1]>h2[0]>l"``.
+Highlighted paths are ``Line2D`` artists whose gid lists the path in explain's node
+identifiers, ``"path:W0[1,0]>k1[1]>h1[1]>k2[0]>y[0]>loss"`` (beyond explain's ``max_paths``
+one ``LineCollection``, ``"paths:edges"``, of the edges on some path).
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ WEIGHT_STEP, ACTIVATION_STEP = 1.6, 0.9
 POSITIVE, NEGATIVE, NEUTRAL = "#1f5fbf", "#cc3311", "#9a9a9a"
 HIGHLIGHT = "#ffbf00"
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-_SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+_SUP = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
 
 
 def fmt(v: float) -> str:
@@ -125,7 +127,8 @@ def _check_args(net: MLP, x: Any, t: Any, weight: Any, show: str, max_units: Any
 
 def _weight_index(net: MLP, weight: Any) -> int:
     """The flat index of a parameter named as :func:`scalarprop.explain.explain` names them
-    (``"W0[1,0]"``, ``"b1[0]"``, or the lecture's ``"w12"``, ``"v2"``, ``"b2"``, ``"c"``)."""
+    (``"W0[1,0]"``, ``"b1[0]"``, a flat index, or the lecture's ``"w12"``, ``"v2"``, ``"b2"``,
+    ``"c"``); its ValueError lists the valid names."""
     from .explain import parse_weight
 
     return parse_weight(net, weight)
@@ -193,15 +196,10 @@ def _touched(net: MLP, index: int | None) -> dict[int, set[int]]:
     """Units a parameter touches: its source and target unit, by layer of units."""
     if index is None:
         return {}
-    import re
-
-    name = net.param_name(index)
-    m = re.fullmatch(r"([Wb])(\d+)\[(\d+)(?:,(\d+))?\]", name)
-    assert m is not None
-    l, j = int(m.group(2)), int(m.group(3))
+    l, j, i = _param_units(net.param_name(index))
     touched = {l + 1: {j}}
-    if m.group(1) == "W":
-        touched[l] = {int(m.group(4))}
+    if i is not None:
+        touched[l] = {i}
     return touched
 
 
@@ -260,9 +258,9 @@ def _layout(net: MLP, ex: _Example | None, index: int | None, max_units: int
 
 
 def node_label(net: MLP, part: str, layer: int, i: int) -> str:
-    """The lecture's name of a node (one-based): ``x₁``, ``k₂``, ``h₂``, ``y``; with more than
-    one hidden layer the layer as a superscript (``h²₃``); ``o`` for the output's
-    pre-activation under a sigmoid or softmax output (slide 11's ``o_i``)."""
+    """A node's name in :mod:`scalarprop.explain`'s notation (one-based, as on the slides):
+    ``x₁``, ``k₂``, ``h₂``, ``y``; with more than one hidden layer the layer as a superscript
+    (``h⁽²⁾₃``); ``z`` for the output's logits under a sigmoid or softmax output."""
     L = net.num_layers
     sub = str(i + 1).translate(_SUB)
     if part == "x":
@@ -270,28 +268,10 @@ def node_label(net: MLP, part: str, layer: int, i: int) -> str:
     if part == "t":
         return "t" if (net.sizes[-1] == 1 or net.loss == "ce") else "t" + sub
     if layer == L:
-        letter = "y" if part == "h" else "o"
+        letter = "y" if part == "h" else "z"
         return letter if net.sizes[-1] == 1 else letter + sub
-    sup = str(layer).translate(_SUP) if L > 2 else ""
+    sup = f"({layer})".translate(_SUP) if L > 2 else ""
     return part + sup + sub
-
-
-def param_label(net: MLP, index: int) -> str:
-    """A parameter as the lecture names it in a 2-layer net (``w₁₂``: input 1 to hidden 2;
-    ``v₂``; ``b₂``; ``c``), else its scalarprop name (``W1[0,2]``)."""
-    name = net.param_name(index)
-    if net.num_layers != 2 or net.sizes[-1] != 1:
-        return name
-    import re
-
-    m = re.fullmatch(r"([Wb])(\d)\[(\d+)(?:,(\d+))?\]", name)
-    assert m is not None
-    kind, l, j = m.group(1), int(m.group(2)), int(m.group(3))
-    if kind == "W" and l == 0:
-        return "w" + (str(int(m.group(4)) + 1) + str(j + 1)).translate(_SUB)
-    if kind == "W":
-        return "v" + str(int(m.group(4)) + 1).translate(_SUB)
-    return "b" + str(j + 1).translate(_SUB) if l == 0 else "c"
 
 
 # -- the drawing --------------------------------------------------------------------------------
@@ -326,7 +306,7 @@ def draw(net: MLP, x: Any = None, t: Any = None, weight: str | int | None = None
     if index is not None:
         from .explain import explain
 
-        explanation = explain(net, Xc[0], _target_arg(net, Tc), net.param_name(index))
+        explanation = explain(net, Xc[0], _target_arg(net, Tc), weight)
     cols, slots = _layout(net, ex, index, int(max_units))
     return _Painter(net, ex, show, cols, slots, index, explanation, edge_labels).paint()
 
@@ -384,6 +364,8 @@ class _Painter:
         side = 4.8 if self.explanation is not None else 0.0
         width = 1.2 * span + 0.4 + side
         height = max(3.2, 0.42 * max(self.slots, 2) + 1.6)
+        if self.explanation is not None:     # room for the chain: about 12 lines + factors
+            height = max(height, 0.16 * (12 + 2 * len(self.explanation.factors)) + 1.0)
         fig = Figure(figsize=(width, height))
         FigureCanvasAgg(fig)
         right = 1.0 - side / width
@@ -560,10 +542,10 @@ class _Painter:
             elif c.part == "k":
                 text = "k = W·x + b" if c.layer == 1 else "k = W·h + b"
                 if c.layer == net.num_layers:
-                    text = "o = V·h + c" if net.num_layers == 2 else text.replace("k", "o", 1)
+                    text = "z = V·h + c" if net.num_layers == 2 else text.replace("k", "z", 1)
             elif c.part == "h" and c.layer == net.num_layers:
                 head = net.output if net.output != "identity" else None
-                text = f"y = {act[head]}(o)" if head else (
+                text = f"y = {act[head]}(z)" if head else (
                     "y = V·h + c" if net.num_layers == 2 else "y = W·h + b")
                 if net.num_layers == 1:
                     text = text.replace("h", "x").replace("V", "W").replace("+ c", "+ b")
@@ -578,8 +560,48 @@ class _Painter:
                 fontsize=self.fontsize, color="#444444", gid="header:l", transform=top)
 
     def paint_paths(self) -> None:
-        """The paths from the explained weight to the loss, as explain lists them."""
-        raise NotImplementedError
+        """The paths from the explained weight to the loss, exactly as :func:`explain` lists
+        them (its node identifiers), one line each under the edges; when there are more than
+        explain lists, the edges on some path (:meth:`Explanation.edges`)."""
+        from matplotlib.collections import LineCollection
+        from matplotlib.lines import Line2D
+
+        e = self.explanation
+        style = dict(color=HIGHLIGHT, linewidth=9 if not self.small else 6, alpha=0.55,
+                     solid_capstyle="round", solid_joinstyle="round", zorder=0.5)
+        self.drawn_paths = 0
+        if e.paths:
+            for nodes in e.path_nodes:
+                points = [self.where(n) for n in nodes]
+                if any(p is None for p in points):
+                    continue       # through a unit in the gap
+                xs, ys = zip(*points)
+                self.ax.add_line(Line2D(xs, ys, gid="path:" + ">".join(nodes), **style))
+                self.drawn_paths += 1
+        else:
+            segs = [(self.where(a), self.where(b)) for a, b in sorted(e.edges())]
+            segs = [sg for sg in segs if None not in sg]
+            self.ax.add_collection(LineCollection(segs, gid="paths:edges", colors=HIGHLIGHT,
+                                                  linewidths=style["linewidth"], alpha=0.55,
+                                                  zorder=0.5, capstyle="round"))
+
+    def where(self, node: str) -> tuple[float, float] | None:
+        """The position of one of :mod:`explain`'s node identifiers; None in the gap."""
+        L = self.net.num_layers
+        if node == "loss":
+            return self.pos["l"]
+        if node.startswith("y["):
+            return self.pos.get(f"h{L}{node[1:]}")
+        if node.startswith(f"k{L}[") and self.net.output == "identity":
+            return self.pos.get(f"h{L}{node[len(f'k{L}'):]}")     # y = z: one node
+        if node[0] in "Wb":
+            # a weight starts at the unit it multiplies, a bias just below its k
+            l, j, i = _param_units(node)
+            if node[0] == "W":
+                return self.pos.get(f"x[{i}]" if l == 0 else f"h{l}[{i}]")
+            k = self.where(f"k{l + 1}[{j}]")
+            return None if k is None else (k[0] - 0.35, k[1] - 0.3)
+        return self.pos.get(node)
 
     def paint_text(self, fig: Figure, right: float) -> None:
         net, ex = self.net, self.ex
@@ -604,8 +626,53 @@ class _Painter:
         fig.text(0.2 / fig.get_figwidth(), 0.1 / fig.get_figheight(), legend, ha="left",
                  va="bottom", fontsize=8, color="#444444", gid="legend")
         if self.explanation is not None:
-            fig.text(right, 0.9, self.chain_text(), ha="left", va="top", fontsize=8.5,
-                     family="DejaVu Sans", gid="chain", wrap=True)
+            fig.text(right, 1 - 0.75 / fig.get_figheight(), self.chain_text(), ha="left",
+                     va="top", fontsize=8, family="DejaVu Sans Mono", gid="chain",
+                     linespacing=1.4)
 
     def chain_text(self) -> str:
-        raise NotImplementedError
+        """Explain's chain of local derivatives, one factor a line, with its checks."""
+        import textwrap
+
+        e = self.explanation
+        width = 62
+        sym = e.symbols.get
+        lines = [f"∂l/∂{e.symbol} = {fmt(e.gradient)}   ({e.weight}"
+                 + (f", lecture's {e.lecture_name})" if e.lecture_name else ")"), ""]
+        if e.branch is None:
+            names = [sym(n, n) for n in e.path_nodes[0]]
+            # an identity output's z and y are one node, y
+            names = [a for a, b in zip(names, [None, *names]) if a != b]
+            lines.append("one path: " + " → ".join(names))
+        else:
+            drawn = (f", {self.drawn_paths} drawn" if e.paths and self.drawn_paths < e.num_paths
+                     else "")
+            lines.append(f"{e.num_paths} paths{drawn}; they split at {sym(e.branch, e.branch)}")
+        lines.append("")
+        rows = [(f.symbol, f.formula, fmt(f.value)) for f in e.factors]
+        w0 = max(len(r[0]) for r in rows)
+        w1 = max(len(r[1]) for r in rows)
+        for a, b, c in rows:
+            if w0 + w1 + 14 <= width:
+                lines.append(f"{a:<{w0}}  {b:<{w1}}  {c}")
+            else:                  # a long (accumulated) formula on a line of its own
+                lines += [f"{a:<{w0}}  {c}", f"  = {b}"]
+        lines.append(f"{'product':<{w0}}  {'':<{w1 if w0 + w1 + 14 <= width else 0}}  "
+                     f"{fmt(e.product)}".rstrip())
+        lines.append("")
+        checks = [f"{name} {fmt(v)}" for name, v in e.engines.items()]
+        checks.append(f"finite difference {fmt(e.finite_difference)}")
+        lines += textwrap.wrap("checked: " + ", ".join(checks), width)
+        lines.append("")
+        if e.reading:
+            lines += textwrap.wrap(e.reading[-1], width)
+        return "\n".join(lines)
+
+
+def _param_units(name: str) -> tuple[int, int, int | None]:
+    """``"W1[2,0]"`` -> (1, 2, 0): layer, the unit above, the unit below (None for a bias)."""
+    import re
+
+    m = re.fullmatch(r"[Wb](\d+)\[(\d+)(?:,(\d+))?\]", name)
+    assert m is not None, name
+    return int(m.group(1)), int(m.group(2)), None if m.group(3) is None else int(m.group(3))

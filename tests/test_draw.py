@@ -261,3 +261,134 @@ def test_figure_needs_no_display_or_pyplot():
     assert type(fig.canvas).__name__ == "FigureCanvasAgg"
     assert "matplotlib.pyplot" not in sys.modules or not __import__(
         "matplotlib.pyplot").pyplot.get_fignums()
+
+
+# -- weight=: the paths to the loss and the chain, as explain derives them ---------------------
+
+
+def paths(fig) -> list[tuple[str, ...]]:
+    from matplotlib.lines import Line2D
+
+    return [tuple(a.get_gid()[5:].split(">")) for a in fig.findobj(Line2D)
+            if (a.get_gid() or "").startswith("path:")]
+
+
+def name_positions(fig) -> dict[str, tuple[float, float]]:
+    return {a.get_gid()[5:]: tuple(a.get_position()) for a in fig.findobj(Text)
+            if (a.get_gid() or "").startswith("name:")}
+
+
+def test_w12_highlights_exactly_the_paths_through_h2():
+    net, x, t = lecture_network()
+    fig = draw(net, x, t, weight="w12", show="gradients")
+    drawn = paths(fig)
+    assert drawn == [("W0[1,0]", "k1[1]", "h1[1]", "k2[0]", "y[0]", "loss")]
+    # and on the canvas the line runs through x1, k2, h2, y, l, and no other hidden unit
+    from matplotlib.lines import Line2D
+
+    line = next(a for a in fig.findobj(Line2D) if (a.get_gid() or "").startswith("path:"))
+    points = set(zip(*line.get_data()))
+    pos = name_positions(fig)
+    for key in ("x[0]", "k1[1]", "h1[1]", "h2[0]", "l"):
+        assert pos[key] in points, key
+    for key in ("x[1]", "k1[0]", "h1[0]", "k1[2]", "h1[2]"):
+        assert pos[key] not in points, key
+
+
+def test_the_chain_beside_the_figure_is_explains():
+    from scalarprop.explain import explain
+
+    net, x, t = lecture_network()
+    fig = draw(net, x, t, weight="w12")
+    chain = next(a.get_text() for a in fig.findobj(Text) if a.get_gid() == "chain")
+    e = explain(net, x, t, "w12")
+    lines = chain.splitlines()
+    assert lines[0].startswith("∂l/∂w₁₂ = -0.0792")
+    assert "one path: x₁" not in chain and "w₁₂ → k₂ → h₂ → y → l" in chain
+    for f, want in zip(e.factors, ["-4", "-2", "0.0099", "-1"]):   # slide 44's factors
+        row = next(s for s in lines if s.startswith(f.symbol))
+        assert row.split()[-1] == want and f.formula in row
+    assert "w₁₂ increases" in chain
+
+
+def combinatorial_paths(net, layer: int) -> int:
+    """Paths from a weight of W_layer to the loss, counted from the architecture: one per
+    choice of unit in every layer above, the outputs included when the loss sees each output
+    through all of them (a softmax without ce: y_j depends on every z_m)."""
+    count = 1
+    for l in range(layer + 2, net.num_layers + 1):
+        count *= net.sizes[l]
+    if net.output == "softmax" and net.loss != "ce":
+        count *= net.sizes[-1]
+    return count
+
+
+@pytest.mark.parametrize("hidden,output,loss,weight", [
+    ("tanh", "identity", "squared", "W0[2,1]"),
+    ("sigmoid", "softmax", "squared", "W0[0,2]"),
+    ("relu", "softmax", "ce", "W1[3,0]"),
+    ("sigmoid", "sigmoid", "bce", "b0[1]"),
+])
+def test_number_of_highlighted_paths_is_explains_count(hidden, output, loss, weight):
+    from scalarprop.explain import explain
+
+    net, X, T = make_case(hidden, output, loss, depth=2, seed=11)
+    x, t = X[0], T[0]
+    fig = draw(net, x, t, weight=weight)
+    e = explain(net, x, t, weight)
+    layer = int(weight[1])
+    assert e.num_paths == combinatorial_paths(net, layer) > 1
+    drawn = paths(fig)
+    assert len(drawn) == e.num_paths
+    assert sorted(drawn) == sorted(e.path_nodes)
+    assert all(p[0] == weight and p[-1] == "loss" for p in drawn)
+    chain = next(a.get_text() for a in fig.findobj(Text) if a.get_gid() == "chain")
+    assert f"{e.num_paths} paths;" in chain
+
+
+def test_more_paths_than_explain_lists_highlight_the_edges():
+    from scalarprop.explain import MAX_PATHS
+
+    net = MLP([3, 8, 8, 8, 2], hidden="tanh", seed=4)
+    x, t = np.array([0.3, -1.0, 2.0]), np.array([0.5, -0.5])
+    fig = draw(net, x, t, weight="W0[1,1]")
+    assert 8 * 8 * 2 > MAX_PATHS and paths(fig) == []
+    lc = [c for c in fig.findobj(LineCollection) if c.get_gid() == "paths:edges"]
+    # the edges on some path: W -> k1[1] -> h1[1] -> 8 k2 -> 8 h2 -> 64 k3 -> 8 h3 -> 16 y
+    # -> 2 loss (y = z with an identity output: k3 -> y[m] is drawn as a point)
+    assert len(lc) == 1 and len(lc[0].get_segments()) > 64
+    chain = next(a.get_text() for a in fig.findobj(Text) if a.get_gid() == "chain")
+    assert "128 paths;" in chain
+
+
+def test_paths_through_the_gap_are_counted_not_drawn():
+    from scalarprop.explain import explain
+
+    net = MLP([4, 6, 30, 1], hidden="tanh", seed=0)
+    x, t = np.linspace(-1, 1, 4), np.array([0.5])
+    fig = draw(net, x, t, weight="W0[4,2]", max_units=6)
+    e = explain(net, x, t, "W0[4,2]")
+    assert e.num_paths == 30                            # one through each unit of layer 2
+    drawn = paths(fig)
+    shown = {k for k in texts(fig, "node") if k.startswith("h2[")}
+    assert len(shown) == 6 and len(drawn) == 6
+    assert {p[4] for p in drawn} == shown               # W, k1, h1, k2, h2, ...
+    chain = next(a.get_text() for a in fig.findobj(Text) if a.get_gid() == "chain")
+    assert "30 paths, 6 drawn;" in chain
+
+
+@pytest.mark.parametrize("weight,match", [
+    ("w99", r"weight='w99'"),
+    ("W3[0,0]", r"weight='W3\[0,0\]'.*W0\[0,0\]"),
+    (True, r"weight=True"),
+])
+def test_bad_weight_names_list_the_valid_ones(weight, match):
+    net, x, t = lecture_network()
+    with pytest.raises(ValueError, match=match):
+        draw(net, x, t, weight=weight)
+
+
+def test_weight_needs_an_example():
+    net, _, _ = lecture_network()
+    with pytest.raises(ValueError, match="weight= needs an example"):
+        draw(net, weight="w12")

@@ -41,6 +41,13 @@ def test_sizes_seed_and_a_saved_model_draw_the_same_network(tmp_path):
     assert a.read_bytes() == b.read_bytes()
 
 
+def test_weight_highlights_its_paths_in_the_file(tmp_path):
+    out = tmp_path / "w.svg"
+    assert main(["draw", "--example", "lecture", "--weight", "w12", "--out", str(out)]) == 0
+    ids = {el.get("id") for el in ET.parse(out).getroot().iter()}
+    assert "path:W0[1,0]>k1[1]>h1[1]>k2[0]>y[0]>loss" in ids and "chain" in ids
+
+
 def test_no_example_draws_the_weights(tmp_path):
     out = tmp_path / "w.png"
     assert main(["draw", "--sizes", "3,16,40,2", "--no-example", "--out", str(out)]) == 0
@@ -59,6 +66,8 @@ def test_no_example_draws_the_weights(tmp_path):
     (["--no-example", "--weight", "W0[0,0]"], "--no-example: drop --x, --t and --weight"),
     (["--model", "missing.npz"], "missing.npz: cannot read model file"),
     (["--max-units", "1"], "max_units=1"),
+    (["--example", "lecture", "--weight", "w7"], "weight='w7'"),
+    (["--weight", "W0[9,9]"], "out of range"),
     (["--out", "no/such/dir/net.png"], "cannot write the file"),
 ])
 def test_bad_options_get_a_clear_error(argv, message, capsys, tmp_path, monkeypatch):
