@@ -1183,8 +1183,9 @@ class _Derivation:
         if g == 0:
             lines.append(f"∂l/∂{w} = 0: {w} ← {w} − α·0, {w} stays where it is")
         else:
-            lines.append(f"so {w} ← {w} − α·{_paren(g)} = {w} {'+' if g < 0 else '−'} "
-                         f"α·{_num(abs(g))}: {w} {'increases' if g < 0 else 'decreases'}")
+            plus = f" = {w} + α·{_num(-g)}" if g < 0 else ""
+            lines.append(f"so {w} ← {w} − α·{_paren(g)}{plus}: {w} "
+                         f"{'increases' if g < 0 else 'decreases'}")
         return lines
 
 
