@@ -153,14 +153,19 @@ class Explanation:
         paths: every path (each a :class:`Path`) while ``num_paths <= max_paths``, else empty.
         path_sum: the sum of the paths' products (the multivariate chain rule), or None.
         accumulated: the accumulated form, top (the loss) down, as :class:`Step` s.
-        node_grads: ``∂l/∂node`` for every node identifier (this module's own backward pass).
+        node_grads: ``∂l/∂node`` for every unit's node identifier, from this module's own
+            backward pass (no ``y[m]`` for bce and ce, whose loss reads the logits).
         gradient: ∂l/∂weight from this derivation (the path sum, else the accumulated form).
         engines: the gradient of each engine (``"scalar"``, ``"vectorized"``).
         finite_difference: the central difference quotient with step ``eps``;
             ``one_sided``: the backward and forward quotients; ``at_kink``: whether they
             disagree as a kink in ``[w − eps, w + eps]`` makes them.
         update_direction: which way ``w ← w − α·∂l/∂w`` moves the weight: +1, -1 or 0.
-        reading: the gradient-descent reading, one sentence per line.
+        reading: the gradient-descent reading, one sentence per line; ``context``: what the
+            loss wants of each output, when the chain starts at an accumulated factor.
+        x, t, forward, loss: the example, every layer's ``k{l}``/``h{l}`` and ``y`` from the
+            scalar engine's forward pass, and the loss.
+        symbols: the display symbol of the weight and of every unit's node identifier.
     """
 
     weight: str
@@ -193,6 +198,12 @@ class Explanation:
     context: tuple[str, ...] = ()
     symbols: dict[str, str] = field(default_factory=dict, repr=False)
     _edges: Any = field(default=None, repr=False)
+
+    def __repr__(self) -> str:
+        paths = f"{self.num_paths} path{'s' if self.num_paths != 1 else ''}"
+        return (f"Explanation(∂l/∂{self.symbol} = {_num(self.gradient)}, {self.weight}, "
+                f"{paths}, scalar {_num(self.engines['scalar'])}, finite difference "
+                f"{_num(self.finite_difference)})")
 
     # -- for programs ---------------------------------------------------------------------------
 
