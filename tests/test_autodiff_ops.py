@@ -146,6 +146,32 @@ def test_transpose_and_layer_form():
     check_op(lambda x, W, b: x @ W.T + b, rand(5, 3), rand(4, 3), rand(4))
 
 
+def test_linear_op_is_x_Wt_plus_b():
+    x, W, b = rand(5, 3), rand(4, 3), rand(4)
+    nodes, out = check_op(ad.linear, x, W, b)
+    assert np.array_equal(out.value, x @ W.T + b)
+    with pytest.raises(ValueError, match="linear"):
+        ad.linear(TensorNode(rand(5, 2)), TensorNode(W), TensorNode(b))
+
+
+def test_an_op_computes_into_grad_out_and_the_walk_accumulates_there():
+    W, b = TensorNode(rand(4, 3)), TensorNode(rand(4))
+    Wbuf, bbuf = np.empty((4, 3)), np.empty(4)
+    W.grad_out, b.grad_out = Wbuf, bbuf
+    x = rand(5, 3)
+    k = ad.linear(x, W, b)
+    l = (k * k).sum() + (W * W).sum()            # W used by two ops: both add up in Wbuf
+    l.backward()
+    assert W.grad is Wbuf and b.grad is bbuf
+    np.testing.assert_allclose(Wbuf, (2 * k.value).T @ x + 2 * W.value, rtol=1e-13)
+    np.testing.assert_allclose(bbuf, (2 * k.value).sum(axis=0), rtol=1e-13)
+    # an op that does not use grad_out: its gradient is copied in
+    y = TensorNode(rand(3))
+    y.grad_out = ybuf = np.empty(3)
+    (y * 3.0).sum().backward()
+    assert y.grad is ybuf and np.array_equal(ybuf, np.full(3, 3.0))
+
+
 @pytest.mark.parametrize("axis,keepdims", [(None, False), (0, False), (1, False), (-1, True),
                                            ((0, 2), False), ((0, 2), True), (None, True)])
 def test_sum(axis, keepdims):

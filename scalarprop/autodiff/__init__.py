@@ -33,6 +33,7 @@ from .arithmetic import (
     transpose,
     unbroadcast,
 )
+from .core import Op, OpNode, TensorNode
 from .elementwise import (
     Abs,
     Cos,
@@ -55,9 +56,9 @@ from .elementwise import (
 )
 from .engine import loss, loss_and_grad, nodes
 from .graph import all_nodes, backward, clear, format_graph, topological_order, zero_grad
+from .layer import LinearMap, linear
 from .mlp import AutodiffMLP
 from .modules import Linear, Module
-from .nodes import Op, OpNode, TensorNode
 from .reductions import (
     Expand,
     RowSum,
@@ -83,7 +84,7 @@ __all__ = [
     "exp", "log", "sin", "cos", "sigmoid", "tanh", "relu", "abs", "softplus",
     "Sum", "RowSum", "Expand", "Select", "Where", "sum", "row_sum", "expand", "select",
     "pick", "where",
-    "Softmax", "LogSoftmax", "softmax", "log_softmax",
+    "Softmax", "LogSoftmax", "softmax", "log_softmax", "LinearMap", "linear",
     "Module", "Linear", "AutodiffMLP",
     "loss_and_grad", "loss", "nodes",
 ]

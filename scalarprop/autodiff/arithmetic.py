@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .nodes import Op, TensorNode
+from .core import Op, TensorNode
 
 
 def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

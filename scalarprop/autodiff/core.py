@@ -56,7 +56,8 @@ class TensorNode:
     exponent, ``x[index]`` (select), ``x.T``; so do the methods ``exp()``, ``sum()``, ….
     """
 
-    __slots__ = ("value", "_grad", "source", "requires_grad", "name", "__weakref__")
+    __slots__ = ("value", "_grad", "source", "requires_grad", "name", "grad_out",
+                 "__weakref__")
     # numpy defers to our reflected operators: ``array + node`` builds a graph, not an array
     # of objects
     __array_ufunc__ = None
@@ -68,6 +69,11 @@ class TensorNode:
         self.source = source
         self.requires_grad = bool(requires_grad)
         self.name = name
+        #: optional array of ``value``'s shape that a backward pass fills with this node's
+        #: gradient when the node has none yet; ``grad`` is then that array. Ops may compute
+        #: straight into it (``context["grad_out"]``), so a parameter's gradient can land in a
+        #: network's flat gradient vector without a copy.
+        self.grad_out: np.ndarray | None = None
 
     # -- the gradient --------------------------------------------------------------------------
 
@@ -329,7 +335,9 @@ class Op:
       values of the input nodes); keyword arguments are constants, which get no gradient.
       Store what the backward needs in the ``context`` dict. Return the output array (or a
       tuple of arrays for several outputs). ``context["needs_grad"]`` tells which inputs need
-      a gradient, so that an expensive one (``Xᵀ`` of a data matrix) can be skipped.
+      a gradient, so that an expensive one (``Xᵀ`` of a data matrix) can be skipped; during
+      the backward, ``context["grad_out"]`` is None or holds, per input, an array the op may
+      write that input's gradient into (and return), or None.
     * ``backward(context, goutput)``: given dl/d(output), return dl/d(input) for each
       positional input, in order: a tuple, or a single array for a single input. ``None``
       means no gradient (a constant input, or one that does not need it). As in the lecture's

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .nodes import Op, TensorNode
+from .core import Op, TensorNode
 
 
 class Exp(Op):
@@ -86,8 +86,12 @@ class Cos(Op):
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     # 1/(1+e^-x) for x >= 0 and e^x/(1+e^x) below: the exponent is never positive
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    e = np.abs(x, out=np.empty(x.shape))
+    np.negative(e, out=e)
+    np.exp(e, out=e)                    # e^-|x|, in place: fewer temporaries
+    s = np.where(x >= 0, 1.0, e)
+    s /= 1.0 + e
+    return s
 
 
 class Sigmoid(Op):
@@ -105,7 +109,9 @@ class Sigmoid(Op):
     @staticmethod
     def backward(context: dict[str, Any], g: np.ndarray) -> np.ndarray:
         sigx = context["sigx"]
-        return g * sigx * (1.0 - sigx)
+        gx = g * sigx
+        gx *= 1.0 - sigx                # Y∇ σ (1 - σ), one temporary fewer
+        return gx
 
 
 class Tanh(Op):

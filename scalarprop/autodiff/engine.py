@@ -14,15 +14,16 @@ from typing import Any
 import numpy as np
 
 from ..validate import check_batch
+from .core import TensorNode
 from .losses import FROM_PROBABILITIES
 from .mlp import AutodiffMLP
-from .nodes import TensorNode
 
 
 def loss_and_grad(net: Any, X: Any, T: Any) -> tuple[float, np.ndarray]:
     """The batch's summed loss and its gradient in the layout of ``net.params``."""
     Xc, Tc = check_batch(net, X, T)
     model = AutodiffMLP(net)
+    model.grads_into(np.empty(net.num_params))     # W∇, b∇ computed in place, no copies
     l = model.loss(TensorNode(Xc, requires_grad=False, name="x"), Tc)
     l.backward()
     return float(l.value), model.flat_grad()

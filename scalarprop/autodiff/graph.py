@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .nodes import OpNode, TensorNode
+from .core import OpNode, TensorNode
 
 
 def topological_order(root: TensorNode, gradient_only: bool = False) -> list[OpNode]:
@@ -33,7 +33,7 @@ def topological_order(root: TensorNode, gradient_only: bool = False) -> list[OpN
             continue
         visited.add(id(op))
         stack.append((op, True))
-        for node in op.inputs:
+        for node in reversed(op.inputs):    # first input explored first: the order ops ran
             src = node.source
             if src is not None and id(src) not in visited and (
                     node.requires_grad or not gradient_only):
@@ -89,6 +89,7 @@ def backward(loss: TensorNode) -> None:
             elif out is not None:
                 _store(out, g)
             goutputs.append(g)
+        op.context["grad_out"] = _destinations(op, pending)
         ginputs = op.op.backward(op.context, *goutputs)
         if type(ginputs) is not tuple:
             ginputs = (ginputs,)
@@ -103,6 +104,12 @@ def backward(loss: TensorNode) -> None:
             key = id(node)
             have = pending.get(key)
             if have is None:
+                dest = node.grad_out
+                if dest is not None and node._grad is None:
+                    if g is not dest:       # the op did not compute into it: copy
+                        np.copyto(dest, g)
+                    g = dest
+                    owned.add(key)          # the node's own buffer: later uses add into it
                 pending[key] = g
                 nodes[key] = node
             elif key in owned:
@@ -112,6 +119,20 @@ def backward(loss: TensorNode) -> None:
                 owned.add(key)
     for key, g in pending.items():      # the leaves (and nodes whose producer needs no grad)
         _store(nodes[key], g)
+
+
+def _destinations(op: OpNode, pending: dict[int, np.ndarray]
+                  ) -> tuple[np.ndarray | None, ...] | None:
+    # a node's grad_out, offered to the op that first sends it a gradient in this pass
+    dests = None
+    for i, node in enumerate(op.inputs):
+        dest = node.grad_out
+        if dest is not None and node._grad is None and id(node) not in pending and \
+                not any(n is node for n in op.inputs[:i]):
+            if dests is None:
+                dests = [None] * len(op.inputs)
+            dests[i] = dest
+    return tuple(dests) if dests is not None else None
 
 
 def _store(node: TensorNode, g: np.ndarray) -> None:
@@ -188,7 +209,8 @@ def format_graph(root: TensorNode) -> str:
         rows.append((labels[id(n)], str(n.shape), kind + value))
     for op in ops:
         args = [label(n) for n in op.inputs]
-        args += [f"{k}={_const(v)}" for k, v in op.constants.items()]
+        args += [f"{k}={_const(v)}" for k, v in op.constants.items()
+                 if v is not None and v is not False]
         outs = op.outputs
         names = ", ".join(label(n) for n in outs) or "?"
         shapes = ", ".join(str(s) for s in op.output_shapes)

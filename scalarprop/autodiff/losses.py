@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from .arithmetic import square
+from .core import TensorNode
 from .elementwise import abs, log, relu, softplus
-from .nodes import TensorNode
 from .reductions import pick, where
 from .softmax import log_softmax
 

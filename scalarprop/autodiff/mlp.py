@@ -16,10 +16,10 @@ import numpy as np
 
 from ..network import MLP
 from ..validate import check_T, check_X
+from .core import TensorNode
 from .elementwise import relu, sigmoid, tanh
 from .losses import LOSSES
 from .modules import Linear, Module
-from .nodes import TensorNode
 from .softmax import softmax
 
 #: activation name -> op (None: the identity, no op at all)
@@ -47,6 +47,7 @@ class AutodiffMLP(Module):
         self.net = net
         self.layers = [Linear(net.sizes[l], net.sizes[l + 1], W=net.weights(l),
                               b=net.biases(l), name=str(l)) for l in range(net.num_layers)]
+        self._grad_buffer: np.ndarray | None = None
         if not requires_grad:       # e.g. for finite differences: the loss alone
             for layer in self.layers:
                 layer.W.requires_grad = layer.b.requires_grad = False
@@ -69,13 +70,31 @@ class AutodiffMLP(Module):
         self.net.params = value         # copies into the buffer the layers view
 
     def flat_grad(self) -> np.ndarray:
-        """The parameters' gradients, in the layout of :attr:`params`."""
-        grad = np.empty(self.net.num_params)
+        """The parameters' gradients, in the layout of :attr:`params`: the buffer given to
+        :meth:`grads_into` if the backward pass wrote them there, else a new array."""
+        grad = self._grad_buffer if self._grad_buffer is not None else \
+            np.empty(self.net.num_params)
         for l, layer in enumerate(self.layers):
             ws, bs = self.net.layer_slices(l)
-            grad[ws].reshape(layer.W.shape)[...] = layer.W.grad
-            grad[bs] = layer.b.grad
+            for p, dest in ((layer.W, grad[ws].reshape(layer.W.shape)), (layer.b, grad[bs])):
+                if p._grad is None or p._grad is not p.grad_out or \
+                        p.grad_out is None or not np.shares_memory(p.grad_out, grad):
+                    dest[...] = p.grad
         return grad
+
+    def grads_into(self, grad: np.ndarray) -> None:
+        """Let the next backward pass write the parameters' gradients straight into ``grad``
+        (a float64 vector in the layout of :attr:`params`) instead of new arrays: each
+        parameter node's ``grad_out`` becomes its view of ``grad``."""
+        if not (isinstance(grad, np.ndarray) and grad.dtype == np.float64
+                and grad.shape == (self.net.num_params,) and grad.flags.c_contiguous):
+            raise ValueError(f"grad: expected a contiguous float64 array of shape "
+                             f"({self.net.num_params},)")
+        self._grad_buffer = grad
+        for l, layer in enumerate(self.layers):
+            ws, bs = self.net.layer_slices(l)
+            layer.W.grad_out = grad[ws].reshape(layer.W.shape)
+            layer.b.grad_out = grad[bs]
 
     # -- forward --------------------------------------------------------------------------------
 

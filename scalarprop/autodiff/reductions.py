@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .arithmetic import unbroadcast
-from .nodes import Axis, Op, TensorNode
+from .core import Axis, Op, TensorNode
 
 
 def _normalize_axes(axis: Axis, ndim: int) -> tuple[int, ...]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .nodes import Op, TensorNode
+from .core import Op, TensorNode
 
 
 class Softmax(Op):
