@@ -7,8 +7,8 @@ All share one derivation (the lecture's Sigmoid, slide 113), in four steps:
 3. ``Y_a = f(X_a)`` depends on ``X_i`` only when ``a = i``: ``X∇_i = Y∇_i f'(X_i)``;
 4. ``X∇ = Y∇ ⊙ f'(X)``.
 
-So each op below only says what its local derivative ``f'`` is, and what the forward keeps
-in the context to compute it cheaply (often the output itself, as the lecture's sigmoid does).
+Each op below repeats the steps with its own ``f'``, and keeps in the context what computes it
+cheaply (often the output itself, as the lecture's sigmoid does).
 
 Numerical stability: sigmoid and softplus are written so that no exponential overflows
 (``e^-|x|`` only), so arguments of ±700 give no NaN or inf.
@@ -24,7 +24,12 @@ from .core import Op, TensorNode
 
 
 class Exp(Op):
-    """``Y = e^X``; ``f' = e^X = Y``, so ``X∇ = Y∇ ⊙ Y`` (the output is kept)."""
+    """``Y = e^X`` element-wise.
+
+    1. ``X∇_i = ∂l/∂X_i``   2. ``= Σ_a Y∇_a ∂Y_a/∂X_i``
+    3. ``∂e^{X_a}/∂X_i`` is ``e^{X_i} = Y_i`` for ``a = i``, else 0: ``X∇_i = Y∇_i Y_i``
+    4. ``X∇ = Y∇ ⊙ Y`` (the output is kept in the context).
+    """
 
     name = "exp"
 
@@ -40,7 +45,12 @@ class Exp(Op):
 
 
 class Log(Op):
-    """``Y = ln X``; ``f' = 1/X``, so ``X∇ = Y∇ / X``."""
+    """``Y = ln X`` element-wise.
+
+    1. ``X∇_i = ∂l/∂X_i``   2. ``= Σ_a Y∇_a ∂Y_a/∂X_i``
+    3. ``∂ ln X_a/∂X_i`` is ``1/X_i`` for ``a = i``, else 0: ``X∇_i = Y∇_i / X_i``
+    4. ``X∇ = Y∇ / X``.
+    """
 
     name = "log"
 
@@ -55,7 +65,12 @@ class Log(Op):
 
 
 class Sin(Op):
-    """``Y = sin X``; ``f' = cos X``, so ``X∇ = Y∇ ⊙ cos X``."""
+    """``Y = sin X`` element-wise.
+
+    1. ``X∇_i = ∂l/∂X_i``   2. ``= Σ_a Y∇_a ∂Y_a/∂X_i``
+    3. ``∂ sin X_a/∂X_i`` is ``cos X_i`` for ``a = i``, else 0: ``X∇_i = Y∇_i cos X_i``
+    4. ``X∇ = Y∇ ⊙ cos X``.
+    """
 
     name = "sin"
 
@@ -70,7 +85,12 @@ class Sin(Op):
 
 
 class Cos(Op):
-    """``Y = cos X``; ``f' = -sin X``, so ``X∇ = -Y∇ ⊙ sin X``."""
+    """``Y = cos X`` element-wise.
+
+    1. ``X∇_i = ∂l/∂X_i``   2. ``= Σ_a Y∇_a ∂Y_a/∂X_i``
+    3. ``∂ cos X_a/∂X_i`` is ``-sin X_i`` for ``a = i``, else 0: ``X∇_i = -Y∇_i sin X_i``
+    4. ``X∇ = -Y∇ ⊙ sin X``.
+    """
 
     name = "cos"
 
@@ -95,8 +115,13 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 class Sigmoid(Op):
-    """``Y = σ(X) = 1/(1 + e^-X)`` (slide 113); ``σ' = σ(1 - σ)``, so
-    ``X∇ = Y∇ ⊙ σ(X) ⊙ (1 - σ(X))``, from the output kept in the context."""
+    """``Y = σ(X) = 1/(1 + e^-X)`` element-wise (slide 113).
+
+    1. ``X∇_i = ∂l/∂X_i``   2. ``= Σ_a Y∇_a ∂Y_a/∂X_i``
+    3. ``∂σ(X_a)/∂X_i`` is ``σ(X_i)(1 - σ(X_i))`` for ``a = i``, else 0:
+       ``X∇_i = Y∇_i σ(X_i)(1 - σ(X_i))``
+    4. ``X∇ = Y∇ ⊙ σ(X) ⊙ (1 - σ(X))``, from the output kept in the context.
+    """
 
     name = "sigmoid"
 
@@ -115,7 +140,13 @@ class Sigmoid(Op):
 
 
 class Tanh(Op):
-    """``Y = tanh X``; ``f' = 1 - tanh² X``, so ``X∇ = Y∇ ⊙ (1 - Y ⊙ Y)``."""
+    """``Y = tanh X`` element-wise.
+
+    1. ``X∇_i = ∂l/∂X_i``   2. ``= Σ_a Y∇_a ∂Y_a/∂X_i``
+    3. ``∂ tanh X_a/∂X_i`` is ``1 - tanh² X_i = 1 - Y_i²`` for ``a = i``, else 0:
+       ``X∇_i = Y∇_i (1 - Y_i²)``
+    4. ``X∇ = Y∇ ⊙ (1 - Y ⊙ Y)`` (the output is kept).
+    """
 
     name = "tanh"
 
@@ -132,8 +163,13 @@ class Tanh(Op):
 
 
 class ReLU(Op):
-    """``Y = max(X, 0)``; ``f'`` is 1 where ``X > 0`` and 0 elsewhere (0 at the kink, as the
-    other engines take it), so ``X∇ = Y∇ ⊙ [X > 0]``."""
+    """``Y = max(X, 0)`` element-wise.
+
+    1. ``X∇_i = ∂l/∂X_i``   2. ``= Σ_a Y∇_a ∂Y_a/∂X_i``
+    3. ``∂ max(X_a, 0)/∂X_i`` is ``[X_i > 0]`` for ``a = i`` (0 at the kink, as the other
+       engines take it), else 0: ``X∇_i = Y∇_i [X_i > 0]``
+    4. ``X∇ = Y∇ ⊙ [X > 0]``.
+    """
 
     name = "relu"
 
@@ -148,7 +184,13 @@ class ReLU(Op):
 
 
 class Abs(Op):
-    """``Y = |X|``; ``f' = sign X`` (0 at the kink), so ``X∇ = Y∇ ⊙ sign X``."""
+    """``Y = |X|`` element-wise.
+
+    1. ``X∇_i = ∂l/∂X_i``   2. ``= Σ_a Y∇_a ∂Y_a/∂X_i``
+    3. ``∂|X_a|/∂X_i`` is ``sign X_i`` for ``a = i`` (0 at the kink), else 0:
+       ``X∇_i = Y∇_i sign X_i``
+    4. ``X∇ = Y∇ ⊙ sign X``.
+    """
 
     name = "abs"
 
@@ -163,9 +205,17 @@ class Abs(Op):
 
 
 class Softplus(Op):
-    """``Y = ln(1 + e^X)``, computed as ``max(X, 0) + ln(1 + e^-|X|)`` (no overflow);
-    ``f' = e^X/(1 + e^X) = σ(X)``, so ``X∇ = Y∇ ⊙ σ(X)``. The binary cross-entropy from the
-    logit ``z`` is ``softplus(z) - t z`` (lecture part 1), whose gradient is ``σ(z) - t``."""
+    """``Y = ln(1 + e^X)`` element-wise, computed as ``max(X, 0) + ln(1 + e^-|X|)`` (no
+    overflow).
+
+    1. ``X∇_i = ∂l/∂X_i``   2. ``= Σ_a Y∇_a ∂Y_a/∂X_i``
+    3. ``∂ ln(1 + e^{X_a})/∂X_i`` is ``e^{X_i}/(1 + e^{X_i}) = σ(X_i)`` for ``a = i``, else 0:
+       ``X∇_i = Y∇_i σ(X_i)``
+    4. ``X∇ = Y∇ ⊙ σ(X)``.
+
+    The binary cross-entropy from the logit ``z`` is ``softplus(z) - t z`` (lecture part 1),
+    whose gradient is ``σ(z) - t``.
+    """
 
     name = "softplus"
 

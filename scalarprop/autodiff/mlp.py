@@ -85,7 +85,8 @@ class AutodiffMLP(Module):
     def grads_into(self, grad: np.ndarray) -> None:
         """Let the next backward pass write the parameters' gradients straight into ``grad``
         (a float64 vector in the layout of :attr:`params`) instead of new arrays: each
-        parameter node's ``grad_out`` becomes its view of ``grad``."""
+        parameter node's ``grad_out`` becomes its view of ``grad``. Every later pass that
+        finds the gradients reset (:meth:`zero_grad`) writes into the same buffer again."""
         if not (isinstance(grad, np.ndarray) and grad.dtype == np.float64
                 and grad.shape == (self.net.num_params,) and grad.flags.c_contiguous):
             raise ValueError(f"grad: expected a contiguous float64 array of shape "
