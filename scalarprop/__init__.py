@@ -5,12 +5,14 @@ autodiff), held to each other and to finite differences. See ``DESIGN`` in the R
 """
 
 from .data import load_arrays, load_digits, load_synth
+from .draw import draw
 from .explain import Explanation, explain
 from .gradcheck import EngineComparison, GradientCheck, check_gradients, compare_engines
 from .network import MLP
 from .train import History, TrainingDivergedError, train
 
 __all__ = [
+    "draw",
     "explain",
     "Explanation",
     "MLP",

@@ -33,6 +33,8 @@ one ``LineCollection``, ``"paths:edges"``, of the edges on some path).
 
 from __future__ import annotations
 
+import functools
+import io
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +60,21 @@ POSITIVE, NEGATIVE, NEUTRAL = "#1f5fbf", "#cc3311", "#9a9a9a"
 HIGHLIGHT = "#ffbf00"
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _SUP = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
+
+
+@functools.cache
+def picture_class() -> type:
+    """A :class:`matplotlib.figure.Figure` that shows itself in a notebook (``_repr_png_``)
+    also where pyplot's inline backend never ran: no display, no pyplot state needed."""
+    from matplotlib.figure import Figure
+
+    class Picture(Figure):
+        def _repr_png_(self) -> bytes:
+            buf = io.BytesIO()
+            self.savefig(buf, format="png", dpi=100)
+            return buf.getvalue()
+
+    return Picture
 
 
 def fmt(v: float) -> str:
@@ -357,7 +374,6 @@ class _Painter:
 
     def paint(self) -> Figure:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
 
         # sizes in inches: a column of nodes every 0.42 in, margins for title and legend
         span = self.pos["l"][0] + 1.2
@@ -366,7 +382,7 @@ class _Painter:
         height = max(3.2, 0.42 * max(self.slots, 2) + 1.6)
         if self.explanation is not None:     # room for the chain: about 12 lines + factors
             height = max(height, 0.16 * (12 + 2 * len(self.explanation.factors)) + 1.0)
-        fig = Figure(figsize=(width, height))
+        fig = picture_class()(figsize=(width, height))
         FigureCanvasAgg(fig)
         right = 1.0 - side / width
         bottom, top = 0.45 / height, 1.0 - 0.75 / height
@@ -623,6 +639,8 @@ class _Painter:
                      ("; nodes: ∂l/∂node" if self.show == "gradients" else
                       "; nodes: −∂l/∂node, the way the loss wants each value to move (blue up,"
                       " red down)")))
+        if self.explanation is not None:
+            legend += f"; yellow: the paths from {self.explanation.symbol} to the loss"
         fig.text(0.2 / fig.get_figwidth(), 0.1 / fig.get_figheight(), legend, ha="left",
                  va="bottom", fontsize=8, color="#444444", gid="legend")
         if self.explanation is not None:

@@ -258,7 +258,8 @@ def test_figure_needs_no_display_or_pyplot():
 
     net, x, t = lecture_network()
     fig = draw(net, x, t)
-    assert type(fig.canvas).__name__ == "FigureCanvasAgg"
+    assert isinstance(fig, Figure) and type(fig.canvas).__name__ == "FigureCanvasAgg"
+    assert fig._repr_png_()[:8] == b"\x89PNG\r\n\x1a\n"       # shows itself in a notebook
     assert "matplotlib.pyplot" not in sys.modules or not __import__(
         "matplotlib.pyplot").pyplot.get_fignums()
 
