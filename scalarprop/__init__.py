@@ -1,7 +1,7 @@
 """scalarprop: backpropagation you can run, read and measure.
 
 The same multilayer perceptron three ways (scalar loops in Numba, vectorized numpy, and
-autodiff), held to each other and to finite differences. See ``DESIGN`` in the README.
+autodiff), held to each other and to finite differences. The README is the tour.
 """
 
 from .data import load_arrays, load_digits, load_synth
