@@ -62,6 +62,26 @@ def num_units(spec):
 
 
 @njit(cache=True, error_model="numpy")
+def activate_layer(code, nodes, k0, h0, n):
+    """``h = act(k)`` for one layer: ``nodes[h0:h0+n]`` from ``nodes[k0:k0+n]``. The softmax
+    is not element-wise; it subtracts the largest logit first, so e^k cannot overflow."""
+    if code == SOFTMAX:
+        m = nodes[k0]
+        for j in range(1, n):
+            m = max(m, nodes[k0 + j])
+        s = 0.0
+        for j in range(n):
+            e = math.exp(nodes[k0 + j] - m)
+            nodes[h0 + j] = e
+            s += e
+        for j in range(n):
+            nodes[h0 + j] /= s
+    else:
+        for j in range(n):
+            nodes[h0 + j] = activate(code, nodes[k0 + j])
+
+
+@njit(cache=True, error_model="numpy")
 def forward(params, spec, x, nodes):
     """Slide 54: fill ``k`` and ``h`` of every layer for one example ``x``."""
     hidden, output = spec[0], spec[1]
@@ -79,22 +99,7 @@ def forward(params, spec, x, nodes):
             for i in range(n_in):
                 k += params[p + j * n_in + i] * src[i]
             nodes[u + j] = k + params[b + j]
-        code = output if l == L - 1 else hidden
-        if code == SOFTMAX:
-            # subtract the largest logit first: e^k cannot overflow (log-sum-exp)
-            m = nodes[u]
-            for j in range(1, n_out):
-                m = max(m, nodes[u + j])
-            s = 0.0
-            for j in range(n_out):
-                e = math.exp(nodes[u + j] - m)
-                nodes[U + u + j] = e
-                s += e
-            for j in range(n_out):
-                nodes[U + u + j] /= s
-        else:
-            for j in range(n_out):
-                nodes[U + u + j] = activate(code, nodes[u + j])
+        activate_layer(output if l == L - 1 else hidden, nodes, u, U + u, n_out)
         p = b + n_out
         u_prev = u
         u += n_out

@@ -12,9 +12,11 @@ possible. Per-example SGD on a 784-128-10 network is bound by reading and writin
   example ``n + 1``: ``W`` is read and written once per example instead of read twice and
   written once (~1.3×);
 * two rows of ``W`` per inner loop share the loads of ``x`` and ``h'`` (~1.25×);
-* ``fastmath={'reassoc', 'contract'}`` lets LLVM vectorize the sums (strict IEEE order
-  cannot: 2–8× slower); not ``fastmath=True``, which would also assume no NaN and silently
-  turn the ``isfinite`` checks into constants;
+* ``fastmath={'reassoc', 'contract'}`` on the row loops lets LLVM vectorize the sums
+  (strict IEEE order cannot: 2–8× slower); not ``fastmath=True``, which would also assume no
+  NaN and silently turn the ``isfinite`` checks into constants. Only the row loops: a
+  fastmath kernel compiles the functions it calls fastmath too, and the epoch kernel calls
+  the lecture kernel's own, which must stay strict;
 * inner loops over long rows run over ``range(len(row))`` of a slice: a loop over a computed
   ``range(start, stop)`` stopped vectorizing (3× slower); short rows (fewer than
   ``LONG_ROW`` inputs) are indexed instead, because each slice costs a reference-count
@@ -36,9 +38,9 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .functions import SOFTMAX, activate, activate_grad
+from .functions import activate_grad
 from .network import aligned_empty
-from .scalar import backward, forward, loss_value, num_units, output_grad
+from .scalar import activate_layer, backward, forward, loss_value, num_units, output_grad
 
 FAST = {"reassoc", "contract"}
 #: rows at least this long are looped over as slices (SIMD); shorter ones by index, because
@@ -142,7 +144,10 @@ def _update_then_dot(params, b, n_in, n_out, x, kg, lr, x_next, k_next):
         j += 1
 
 
-@njit(cache=True, error_model="numpy", fastmath=FAST)
+# strict IEEE here (only the row loops above are fastmath): this kernel calls the lecture
+# kernel's own functions, and a fastmath caller would compile them fastmath too, for every
+# later caller in the process and in the cache
+@njit(cache=True, error_model="numpy")
 def sgd_epoch_fused(params, spec, X, T, order, lr, nodes, step_loss):
     """One epoch of per-example SGD, fused (see the module docstring). Returns -1, or the
     first step whose loss is not finite (or -2 if a parameter became non-finite): the caller
@@ -177,20 +182,7 @@ def sgd_epoch_fused(params, spec, X, T, order, lr, nodes, step_loss):
                     k[j] += params[b + j]
             else:
                 _dot_rows(params, p, b, n_in, n_out, h[u - n_in:u], k[u:u + n_out])
-            code = output if l == L - 1 else hidden
-            if code == SOFTMAX:
-                m = k[u]
-                for j in range(1, n_out):
-                    m = max(m, k[u + j])
-                z = 0.0
-                for j in range(n_out):
-                    h[u + j] = math.exp(k[u + j] - m)
-                    z += h[u + j]
-                for j in range(n_out):
-                    h[u + j] /= z
-            else:
-                for j in range(n_out):
-                    h[u + j] = activate(code, k[u + j])
+            activate_layer(output if l == L - 1 else hidden, nodes, u, U + u, n_out)
             p = b + n_out
             u += n_out
         step_loss[s] = loss_value(spec, nodes, T[e])

@@ -67,3 +67,32 @@ def test_aligned_copy():
     A = scalar_fast.aligned_copy(X)
     assert A.ctypes.data % 64 == 0 and A.flags.c_contiguous
     np.testing.assert_array_equal(A, X)
+
+
+def test_the_fast_kernel_compiled_first_leaves_the_lecture_kernel_strict(tmp_path):
+    # the fused kernel calls the lecture kernel's functions; compiled first in a fresh cache,
+    # it must not make them fastmath (the lecture kernel must equal plain Python, bit for bit)
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        f"sys.path.insert(0, {os.path.dirname(__file__)!r})\n"
+        "from cases import make_case\n"
+        "from scalarprop import scalar, scalar_fast\n"
+        "from scalarprop.validate import check_batch\n"
+        "net, X, T = make_case('tanh', 'softmax', 'ce', 2, seed=6)\n"
+        "X, T = check_batch(net, X, T)\n"
+        "if sys.argv[1] == 'fast':\n"
+        "    scalar_fast.sgd_epoch(net.copy(), X, T, np.arange(len(X)), 0.01, np.empty(len(X)))\n"
+        "l, g = scalar.loss_and_grad(net, X, T)\n"
+        "np.save(sys.argv[2], np.concatenate([[l], g]))\n"
+    )
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    subprocess.run([sys.executable, "-c", code, "fast", str(tmp_path / "jit.npy")], env=env,
+                   check=True)
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
+    subprocess.run([sys.executable, "-c", code, "-", str(tmp_path / "py.npy")], env=env,
+                   check=True)
+    np.testing.assert_array_equal(np.load(tmp_path / "jit.npy"), np.load(tmp_path / "py.npy"))
