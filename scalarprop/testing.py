@@ -29,8 +29,6 @@ _U = np.finfo(np.float64).eps
 #: the relative step of each method when ``eps=None`` (the optimum of truncation vs rounding)
 STEP = {"forward": _U ** (1 / 2), "central": _U ** (1 / 3), "richardson": _U ** (1 / 5)}
 METHODS = ("central", "forward", "richardson", "complex_step")
-#: the step ``scalarprop.gradcheck`` falls back to for networks that are not complex-safe
-FALLBACK_EPS = 1e-6
 
 # numpy >= 1.25 moved it to np.exceptions
 _ComplexWarning = np.exceptions.ComplexWarning if hasattr(np, "exceptions") \
@@ -516,45 +514,3 @@ def _compare(analytic: np.ndarray, numeric: np.ndarray, atol: float, rtol: float
     else:
         lines.append(f"({N} elements: the whole table is shown up to {FULL_TABLE})")
     raise GradientMismatchError("\n".join(lines), shape, failing, analytic, numeric, names)
-
-
-# -- networks: gradcheck.check_gradients(..., method="complex_step") --------------------------
-
-
-def _check_network_complex_step(net: Any, X: np.ndarray, T: np.ndarray, eng: Any, atol: float,
-                                rtol: float, h: float = 1e-30, eps: float = FALLBACK_EPS
-                                ) -> Any:
-    """Every parameter's derivative by the complex step through the vectorized engine's
-    forward pass (:func:`scalarprop.vectorized.loss_at`), against ``eng``'s gradient.
-
-    ``X`` and ``T`` are checked already. Networks with relu hidden units, the absolute or the
-    hinge loss are not analytic: for them central differences are used and the report's
-    note says so. ``net.params`` is never written.
-    """
-    from . import gradcheck, vectorized
-
-    if not vectorized.complex_safe(net):
-        parts = []
-        if net.hidden not in vectorized.COMPLEX_SAFE["hidden"]:
-            parts.append(f"hidden={net.hidden!r}")
-        if net.loss not in vectorized.COMPLEX_SAFE["loss"]:
-            parts.append(f"loss={net.loss!r}")
-        note = (f"the complex step needs an analytic loss and {' and '.join(parts)} "
-                f"{'is' if len(parts) == 1 else 'are'} not (abs/max): fell back to central "
-                f"differences, eps={eps:g}")
-        return gradcheck._central(net, X, T, eng, eps, atol, rtol, note=note)
-    _, analytic = eng.loss_and_grad(net, X, T)
-    theta = net.params.copy()
-    p = theta.astype(np.complex128)
-    P = theta.shape[0]
-    numeric = np.empty(P)
-    for q in range(P):
-        p[q] = theta[q] + 1j * h
-        numeric[q] = vectorized.loss_at(net, p, X, T).imag / h
-        p[q] = theta[q]
-    failed = ~(np.abs(analytic - numeric) <= atol + rtol * np.abs(numeric))
-    note = (f"complex step Im l(θ + ih e_q)/h, h={h:g}, through the vectorized engine's "
-            "forward pass: exact to rounding, no kinks")
-    return gradcheck.GradientCheck(eng.name, net.param_names, analytic, numeric, numeric.copy(),
-                                   numeric.copy(), failed, np.zeros(P, dtype=bool), atol, rtol,
-                                   h, "complex_step", note)

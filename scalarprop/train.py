@@ -23,8 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from . import vectorized
 from .engines import ENGINE_NAMES, get_engine
-from .validate import check_batch, check_X
+from .validate import check_batch
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -97,13 +98,17 @@ def accuracy(net: Any, X: Any, T: Any) -> float:
     """Fraction of examples classified right: argmax for ce, ``y > 1/2`` for bce (per
     output), ``sign(y)`` for hinge."""
     Xc, Tc = check_batch(net, X, T)
-    Y = net.predict(Xc)
+    return _accuracy(net, net.predict(Xc), Tc)
+
+
+def _accuracy(net: Any, Y: np.ndarray, T: np.ndarray) -> float:
+    """Accuracy of the outputs ``Y`` against checked targets ``T``."""
     if net.loss == "ce":
-        return float((Y.argmax(axis=1) == Tc[:, 0]).mean())
+        return float((Y.argmax(axis=1) == T[:, 0]).mean())
     if net.loss == "bce":
-        return float(((Y > 0.5) == (Tc == 1.0)).mean())
+        return float(((Y > 0.5) == (T == 1.0)).mean())
     if net.loss == "hinge":
-        return float((np.where(Y >= 0, 1.0, -1.0) == Tc).mean())
+        return float((np.where(Y >= 0, 1.0, -1.0) == T).mean())
     raise ValueError(f"accuracy: loss={net.loss!r} is a regression loss, not a classifier")
 
 
@@ -169,9 +174,9 @@ def train(net: Any, X: Any, T: Any, engine: str = "scalar", batch_size: int = 1,
     bar = _progress_bar(progress, epochs, engine)
     try:
         for epoch in range(1, epochs + 1):
-            order = rng.permutation(n) if shuffle else np.arange(n)
+            order = rng.permutation(n) if shuffle else np.arange(n, dtype=np.int64)
             t0 = time.perf_counter()
-            failed = epoch_fn(net, Xc, Tc, order.astype(np.int64), batch_size, float(lr),
+            failed = epoch_fn(net, Xc, Tc, order, batch_size, float(lr),
                               step_loss)
             elapsed = time.perf_counter() - t0
             if failed >= 0:
@@ -179,9 +184,11 @@ def train(net: Any, X: Any, T: Any, engine: str = "scalar", batch_size: int = 1,
             history.time.append(elapsed)
             history.train_loss.append(float(step_loss.sum()) / n)
             if X_val is not None:
-                history.val_loss.append(get_engine("vectorized").loss(net, Xv, Tv) / len(Xv))
+                # one forward pass gives both the loss and the accuracy
+                Z, Y = vectorized.forward(net, Xv)[-1]
+                history.val_loss.append(vectorized.loss(net, Z, Y, Tv) / len(Xv))
                 if history.classification:
-                    history.val_accuracy.append(accuracy(net, Xv, Tv))
+                    history.val_accuracy.append(_accuracy(net, Y, Tv))
             if bar is not None:
                 bar.set_postfix(loss=f"{history.train_loss[-1]:.4g}")
                 bar.update(1)
@@ -234,16 +241,3 @@ def _progress_bar(progress: bool | None, epochs: int, engine: str):
     # delay: only runs longer than about two seconds show a bar
     return tqdm(total=epochs, desc=f"training ({engine})", unit="epoch", delay=2.0,
                 leave=False)
-
-
-def predict_classes(net: Any, X: Any) -> np.ndarray:
-    """The predicted class of each example (argmax, ``y > 1/2`` or ``sign(y)``)."""
-    Xc, _ = check_X(net, X)
-    Y = net.predict(Xc)
-    if net.loss == "ce":
-        return Y.argmax(axis=1)
-    if net.loss == "bce":
-        return (Y > 0.5).astype(np.int64).squeeze(-1) if Y.shape[1] == 1 else (Y > 0.5)
-    if net.loss == "hinge":
-        return np.where(Y[:, 0] >= 0, 1, -1)
-    raise ValueError(f"predict_classes: loss={net.loss!r} is not a classifier")

@@ -150,10 +150,17 @@ COMPLEX_SAFE = {"hidden": ("sigmoid", "tanh", "identity"),
                 "loss": ("squared", "bce", "ce")}
 
 
+def complex_unsafe_parts(net: Any) -> list[str]:
+    """The pieces of this network that are not analytic (``hidden='relu'``, ...); a network
+    without hidden layers has no hidden activation to count."""
+    parts = [f"{kind}={getattr(net, kind)!r}" for kind in ("hidden", "output", "loss")
+             if getattr(net, kind) not in COMPLEX_SAFE[kind]]
+    return [p for p in parts if not (p.startswith("hidden") and net.num_layers == 1)]
+
+
 def complex_safe(net: Any) -> bool:
     """Whether :func:`loss_at` may be given complex parameters for this network."""
-    return (net.hidden in COMPLEX_SAFE["hidden"] or net.num_layers == 1) and \
-        net.output in COMPLEX_SAFE["output"] and net.loss in COMPLEX_SAFE["loss"]
+    return not complex_unsafe_parts(net)
 
 
 def loss_at(net: Any, params: Any, X: Any, T: Any) -> float | complex:

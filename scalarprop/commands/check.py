@@ -8,7 +8,7 @@ import numpy as np
 
 from ..gradcheck import check_gradients, compare_engines
 from ..network import MLP
-from ._common import add_network_options
+from ._common import add_network_options, random_targets
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -26,18 +26,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--engine", action="append", choices=["scalar", "vectorized", "autodiff"],
                    help="engine to check (repeatable; default scalar and vectorized)")
     p.set_defaults(run=run)
-
-
-def random_targets(net: MLP, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Targets of the kind the network's loss expects."""
-    K = net.sizes[-1]
-    if net.loss == "ce":
-        return rng.integers(0, K, size=n)
-    if net.loss == "bce":
-        return rng.integers(0, 2, size=(n, K)).astype(float)
-    if net.loss == "hinge":
-        return rng.choice([-1.0, 1.0], size=(n, 1))
-    return rng.normal(size=(n, K))
 
 
 def run(args: argparse.Namespace) -> int:

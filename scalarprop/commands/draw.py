@@ -9,9 +9,7 @@ import numpy as np
 
 from ..draw import MAX_UNITS, SHOWS
 from ..engines import ENGINE_NAMES
-from ..network import MLP
-from ._common import add_network_options
-from .check import random_targets
+from ._common import add_source_options, build_network, parse_values, random_targets
 
 FORMATS = (".png", ".svg")
 
@@ -26,13 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     "a saved model (--model), or a fresh one (--sizes, --seed, ...). Example: "
                     "scalarprop draw --example lecture --show gradients --weight w12 "
                     "--out net.png")
-    p.add_argument("--example", choices=["lecture"], default=None,
-                   help="the lecture's 2-3-1 sigmoid network with the slides' numbers and "
-                        "example (x = (-1, 2), t = 12.1)")
-    p.add_argument("--model", default=None, help="a network saved by `scalarprop train --save`")
-    add_network_options(p)
-    # None: not given, so that conflicts with --example/--model can be told apart from defaults
-    p.set_defaults(sizes=None, hidden=None, output=None, loss=None, seed=None)
+    add_source_options(p)
     p.add_argument("--x", default=None,
                    help="the example's input, comma-separated (default: a seeded random one)")
     p.add_argument("--t", default=None,
@@ -57,35 +49,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _numbers(text: str, option: str) -> np.ndarray:
-    try:
-        return np.array([float(v) for v in text.replace(" ", "").split(",") if v])
-    except ValueError:
-        raise ValueError(f"{option} {text!r}: expected comma-separated numbers such as "
-                         "-1,2") from None
-
-
-def _network(args: argparse.Namespace) -> tuple[MLP, np.ndarray | None, np.ndarray | None]:
-    """The network, and the lecture's example when it is the lecture's network."""
-    given = [f"--{n}" for n in ("sizes", "hidden", "output", "loss")
-             if getattr(args, n) is not None]
-    if args.example is not None and args.model is not None:
-        raise ValueError("--example and --model: give one of them")
-    if args.example == "lecture" or args.model is not None:
-        if given:
-            source = "--example lecture" if args.example else "--model"
-            raise ValueError(f"{', '.join(given)}: {source} fixes the network; drop the option")
-    if args.example == "lecture":
-        from ..examples import lecture_network
-
-        return lecture_network()
-    if args.model is not None:
-        return MLP.load(args.model), None, None
-    net = MLP(args.sizes or [2, 3, 1], args.hidden or "sigmoid", args.output or "identity",
-              args.loss or "squared", seed=args.seed or 0)
-    return net, None, None
-
-
 def run(args: argparse.Namespace) -> int:
     from ..draw import draw
 
@@ -94,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--out {args.out!r}: expected a file name ending in .png or .svg")
     if args.dpi < 10:
         raise ValueError(f"--dpi {args.dpi}: expected at least 10")
-    net, x, t = _network(args)
+    net, x, t = build_network(args, seed_picks_example=True)
     if args.no_example:
         if args.x is not None or args.t is not None or args.weight is not None:
             raise ValueError("--no-example: drop --x, --t and --weight (they need an example)")
@@ -102,14 +65,14 @@ def run(args: argparse.Namespace) -> int:
     else:
         rng = np.random.default_rng((args.seed or 0) + 1)
         if args.x is not None:
-            x = _numbers(args.x, "--x")
+            x = parse_values(args.x, "--x")
             if x.shape[0] != net.sizes[0]:
                 raise ValueError(f"--x {args.x!r}: the network has {net.sizes[0]} inputs, got "
                                  f"{x.shape[0]} numbers")
         elif x is None:
             x = rng.normal(size=net.sizes[0])
         if args.t is not None:
-            t = _numbers(args.t, "--t")
+            t = parse_values(args.t, "--t")
         elif t is None:
             t = random_targets(net, 1, rng)[0]
     fig = draw(net, x, t, weight=args.weight, show=args.show, engine=args.engine,

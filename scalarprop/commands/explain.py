@@ -10,16 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 
-import numpy as np
-
-from ..examples import lecture_network
 from ..explain import MAX_PATHS, explain, valid_names
-from ..network import MLP
-from ._common import add_network_options
-
-#: the network options' defaults, to tell whether the user set one
-_NETWORK_DEFAULTS = {"sizes": [2, 3, 1], "hidden": "sigmoid", "output": "identity",
-                     "loss": "squared", "seed": 0}
+from ._common import add_source_options, build_network, parse_values
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -39,12 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("weight", nargs="*",
                    help="parameter name (W0[1,0], b1[0]), flat index, or for one hidden layer "
                         "the lecture's w12 (input 1 to hidden 2), b2, v2, c")
-    source = p.add_mutually_exclusive_group()
-    source.add_argument("--example", choices=["lecture"],
-                        help="the lecture's 2-3-1 network with the slides' numbers (and its x, "
-                             "t unless given)")
-    source.add_argument("--model", metavar="FILE.npz", help="a network written by MLP.save")
-    add_network_options(p)
+    add_source_options(p)
     p.add_argument("--x", metavar="X1,X2,...", help="the example's inputs, comma-separated")
     p.add_argument("--t", metavar="T1,...", help="the target: values, or a class index for ce")
     p.add_argument("--eps", type=float, default=1e-6, help="finite-difference step")
@@ -54,31 +41,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="text (default), markdown with LaTeX, or json")
     p.add_argument("--list", action="store_true", help="list the valid weight names and exit")
     p.set_defaults(run=run)
-
-
-def parse_values(text: str, option: str) -> np.ndarray:
-    """``"1,-2.5"`` -> ``array([1., -2.5])``, or a ValueError naming the option."""
-    try:
-        return np.array([float(v) for v in text.replace(" ", "").split(",") if v])
-    except ValueError:
-        raise ValueError(f"{option} {text!r}: expected comma-separated numbers such as "
-                         "1,-2.5") from None
-
-
-def build_network(args: argparse.Namespace) -> tuple[MLP, np.ndarray | None, np.ndarray | None]:
-    """The network, and the example's default x and t (the lecture's, for --example)."""
-    if args.example or args.model:
-        changed = [f"--{k}" for k, v in _NETWORK_DEFAULTS.items() if getattr(args, k) != v]
-        if changed:
-            raise ValueError(f"network options ({', '.join(changed)}) cannot be "
-                             f"combined with {'--example' if args.example else '--model'}, which "
-                             "bring their own network")
-    if args.example:
-        net, x, t = lecture_network()
-        return net, x, t
-    if args.model:
-        return MLP.load(args.model), None, None
-    return MLP(args.sizes, args.hidden, args.output, args.loss, seed=args.seed), None, None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -93,8 +55,6 @@ def run(args: argparse.Namespace) -> int:
         x = parse_values(args.x, "--x")
     if args.t is not None:
         t = parse_values(args.t, "--t")
-        if net.loss == "ce" and t.size == 1:
-            t = t[0]                     # a class index
     if x is None or t is None:
         raise ValueError(f"give the example: --x with {net.sizes[0]} comma-separated inputs "
                          f"and --t with its target")
