@@ -21,10 +21,8 @@ def get_engine(name: str) -> SimpleNamespace:
         return SimpleNamespace(name=name, loss_and_grad=vectorized.loss_and_grad,
                                loss=vectorized.loss_only, nodes=vectorized.nodes)
     if name == "autodiff":
-        try:
-            from . import autodiff
-        except ImportError:
-            raise ValueError("engine='autodiff' is not available in this build") from None
+        from . import autodiff
+
         return SimpleNamespace(name=name, loss_and_grad=autodiff.loss_and_grad,
                                loss=autodiff.loss, nodes=autodiff.nodes)
     raise ValueError(f"engine={name!r}: unknown engine; expected one of {list(ENGINE_NAMES)}")

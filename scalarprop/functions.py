@@ -122,7 +122,7 @@ def sigmoid_array(k: np.ndarray) -> np.ndarray:
         # the same choice as -|k|, made analytically
         e = np.exp(np.where(right, -k, k))
         return np.where(right, 1.0 / (1.0 + e), e / (1.0 + e))
-    e = np.abs(k)
+    e = np.abs(k, out=np.empty(np.shape(k)))  # an array also for 0-d k (abs gives a scalar)
     np.negative(e, out=e)
     np.exp(e, out=e)                            # e^-|k|, in place: no temporaries
     h = np.where(right, 1.0, e)

@@ -18,21 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from .core import Op, TensorNode
-
-
-def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Sum a gradient ``g`` (of the broadcast output's shape) back to an input's ``shape``.
-
-    If ``X`` of shape (m,) is added to every row of ``A`` (n, m), ``S_aj = A_aj + X_j``, then
-    ``X∇_j = Σ_a S∇_aj ∂S_aj/∂X_j = Σ_a S∇_aj``: a sum over each axis numpy prepended or
-    stretched from 1. (This is the bias gradient of slide 79: ``b∇ = Σₙ K∇``.)"""
-    if g.shape == shape:
-        return g
-    lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
-                                      if s == 1 and g.shape[lead + i] != 1)
-    return g.sum(axis=axes).reshape(shape)
+# unbroadcast lives in core (reductions needs it while this module may still be loading,
+# imported by core); it stays importable from here
+from .core import Op, TensorNode, unbroadcast
 
 
 class Add(Op):

@@ -40,6 +40,20 @@ def as_value(value: Any, name: str = "value") -> np.ndarray:
     return np.asarray(arr, dtype=np.float64)
 
 
+def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum a gradient ``g`` (of the broadcast output's shape) back to an input's ``shape``.
+
+    If ``X`` of shape (m,) is added to every row of ``A`` (n, m), ``S_aj = A_aj + X_j``, then
+    ``X∇_j = Σ_a S∇_aj ∂S_aj/∂X_j = Σ_a S∇_aj``: a sum over each axis numpy prepended or
+    stretched from 1. (This is the bias gradient of slide 79: ``b∇ = Σₙ K∇``.)"""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
+                                      if s == 1 and g.shape[lead + i] != 1)
+    return g.sum(axis=axes).reshape(shape)
+
+
 class TensorNode:
     """A tensor in the computation graph: ``value``, ``grad`` and the ``source`` OpNode.
 
@@ -101,22 +115,16 @@ class TensorNode:
     def backward(self) -> None:
         """Backpropagate from this node, which must hold a scalar (the loss): fills ``grad`` of
         every node it depends on (see :func:`scalarprop.autodiff.graph.backward`)."""
-        from .graph import backward
-
-        backward(self)
+        _graph.backward(self)
 
     def zero_grad(self) -> None:
         """Reset the gradient of this node and of every node below it in the graph."""
-        from .graph import zero_grad
-
-        zero_grad(self)
+        _graph.zero_grad(self)
 
     def clear(self) -> None:
         """Drop the graph below this node (slide 108: ditch it after the step); values and
         gradients stay, every node becomes a leaf."""
-        from .graph import clear
-
-        clear(self)
+        _graph.clear(self)
 
     # -- shape --------------------------------------------------------------------------------
 
@@ -127,10 +135,6 @@ class TensorNode:
     @property
     def ndim(self) -> int:
         return self.value.ndim
-
-    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
-        """The shape (vugrad's name), or the length of dimension ``dim``."""
-        return self.value.shape if dim is None else self.value.shape[dim]
 
     @property
     def is_leaf(self) -> bool:
@@ -145,121 +149,92 @@ class TensorNode:
     # -- operators: eager graph building --------------------------------------------------------
 
     def __add__(self, other: Any) -> TensorNode:
-        from .arithmetic import add
-        return add(self, other)
+        return _arithmetic.add(self, other)
 
     def __radd__(self, other: Any) -> TensorNode:
-        from .arithmetic import add
-        return add(other, self)
+        return _arithmetic.add(other, self)
 
     def __sub__(self, other: Any) -> TensorNode:
-        from .arithmetic import subtract
-        return subtract(self, other)
+        return _arithmetic.subtract(self, other)
 
     def __rsub__(self, other: Any) -> TensorNode:
-        from .arithmetic import subtract
-        return subtract(other, self)
+        return _arithmetic.subtract(other, self)
 
     def __mul__(self, other: Any) -> TensorNode:
-        from .arithmetic import multiply
-        return multiply(self, other)
+        return _arithmetic.multiply(self, other)
 
     def __rmul__(self, other: Any) -> TensorNode:
-        from .arithmetic import multiply
-        return multiply(other, self)
+        return _arithmetic.multiply(other, self)
 
     def __truediv__(self, other: Any) -> TensorNode:
-        from .arithmetic import divide
-        return divide(self, other)
+        return _arithmetic.divide(self, other)
 
     def __rtruediv__(self, other: Any) -> TensorNode:
-        from .arithmetic import divide
-        return divide(other, self)
+        return _arithmetic.divide(other, self)
 
     def __matmul__(self, other: Any) -> TensorNode:
-        from .arithmetic import matmul
-        return matmul(self, other)
+        return _arithmetic.matmul(self, other)
 
     def __rmatmul__(self, other: Any) -> TensorNode:
-        from .arithmetic import matmul
-        return matmul(other, self)
+        return _arithmetic.matmul(other, self)
 
     def __neg__(self) -> TensorNode:
-        from .arithmetic import negate
-        return negate(self)
+        return _arithmetic.negate(self)
 
     def __pow__(self, p: Any) -> TensorNode:
-        from .arithmetic import power
-        return power(self, p)
+        return _arithmetic.power(self, p)
 
     def __getitem__(self, index: Any) -> TensorNode:
-        from .reductions import select
-        return select(self, index)
+        return _reductions.select(self, index)
 
     @property
     def T(self) -> TensorNode:
-        from .arithmetic import transpose
-        return transpose(self)
+        return _arithmetic.transpose(self)
 
     def exp(self) -> TensorNode:
-        from .elementwise import exp
-        return exp(self)
+        return _elementwise.exp(self)
 
     def log(self) -> TensorNode:
-        from .elementwise import log
-        return log(self)
+        return _elementwise.log(self)
 
     def sin(self) -> TensorNode:
-        from .elementwise import sin
-        return sin(self)
+        return _elementwise.sin(self)
 
     def cos(self) -> TensorNode:
-        from .elementwise import cos
-        return cos(self)
+        return _elementwise.cos(self)
 
     def sigmoid(self) -> TensorNode:
-        from .elementwise import sigmoid
-        return sigmoid(self)
+        return _elementwise.sigmoid(self)
 
     def tanh(self) -> TensorNode:
-        from .elementwise import tanh
-        return tanh(self)
+        return _elementwise.tanh(self)
 
     def relu(self) -> TensorNode:
-        from .elementwise import relu
-        return relu(self)
+        return _elementwise.relu(self)
 
     def abs(self) -> TensorNode:
-        from .elementwise import abs
-        return abs(self)
+        return _elementwise.abs(self)
 
     def softplus(self) -> TensorNode:
-        from .elementwise import softplus
-        return softplus(self)
+        return _elementwise.softplus(self)
 
     def square(self) -> TensorNode:
-        from .arithmetic import square
-        return square(self)
+        return _arithmetic.square(self)
 
     def sum(self, axis: Axis = None, keepdims: bool = False) -> TensorNode:
-        from .reductions import sum
-        return sum(self, axis=axis, keepdims=keepdims)
+        return _reductions.sum(self, axis=axis, keepdims=keepdims)
 
     def row_sum(self) -> TensorNode:
-        from .reductions import row_sum
-        return row_sum(self)
+        return _reductions.row_sum(self)
 
     def expand(self, shape: int | Sequence[int]) -> TensorNode:
-        from .reductions import expand
-        return expand(self, shape)
+        return _reductions.expand(self, shape)
 
     def softmax(self, axis: int = -1) -> TensorNode:
-        from .softmax import softmax
-        return softmax(self, axis=axis)
+        return _softmax.softmax(self, axis=axis)
 
     def log_softmax(self, axis: int = -1) -> TensorNode:
-        from .softmax import log_softmax
-        return log_softmax(self, axis=axis)
+        return _softmax.log_softmax(self, axis=axis)
 
     # -- printing -----------------------------------------------------------------------------
 
@@ -287,6 +262,12 @@ def as_node(x: Any) -> TensorNode:
     if isinstance(x, TensorNode):
         return x
     return TensorNode(x, requires_grad=False)
+
+
+def value_of(x: Any) -> np.ndarray:
+    """The array behind ``x``: a TensorNode's ``value``, else ``np.asarray(x)`` (no dtype
+    conversion, no checks)."""
+    return x.value if isinstance(x, TensorNode) else np.asarray(x)
 
 
 class OpNode:
@@ -374,3 +355,12 @@ class Op:
         opnode.output_shapes = tuple([o.value.shape for o in outs])
         return outs if type(raw) is tuple else outs[0]
 
+
+# The operator methods above call the op functions through these modules, looked up once here
+# rather than imported on every call. They import this module, so they come last: everything
+# they take from it is defined by now.
+from . import arithmetic as _arithmetic  # noqa: E402
+from . import elementwise as _elementwise  # noqa: E402
+from . import graph as _graph  # noqa: E402
+from . import reductions as _reductions  # noqa: E402
+from . import softmax as _softmax  # noqa: E402

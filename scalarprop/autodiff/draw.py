@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .core import OpNode, TensorNode
-from .graph import topological_order
+from .graph import tensor_labels, topological_order
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -38,36 +38,6 @@ MAX_OPS = 100
 def _fmt(v: float) -> str:
     s = f"{float(v):.3g}"
     return "0" if s in ("0", "-0") else s
-
-
-def tensor_labels(loss: TensorNode, ops: list[OpNode]) -> dict[int, str]:
-    """A label per tensor node (by ``id``): its name, else ``%1, %2, …`` numbered as
-    :func:`~scalarprop.autodiff.graph.format_graph` numbers them (leaves first, then the ops'
-    outputs in the order they ran)."""
-    labels: dict[int, str] = {}
-    counter = 0
-
-    def label(n: TensorNode) -> None:
-        nonlocal counter
-        if id(n) not in labels:
-            if n.name:
-                labels[id(n)] = n.name
-            else:
-                counter += 1
-                labels[id(n)] = f"%{counter}"
-
-    for op in ops:
-        for n in op.inputs:
-            if n.source is None:
-                label(n)
-    if loss.source is None:
-        label(loss)
-    for op in ops:
-        for n in op.inputs:
-            label(n)
-        for n in op.outputs:
-            label(n)
-    return labels
 
 
 def _layout(loss: TensorNode, ops: list[OpNode]

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..functions import sigmoid_array, softplus_array
 from .core import Op, TensorNode
 
 
@@ -104,16 +105,6 @@ class Cos(Op):
         return -g * np.sin(context["x"])
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    # 1/(1+e^-x) for x >= 0 and e^x/(1+e^x) below: the exponent is never positive
-    e = np.abs(x, out=np.empty(x.shape))
-    np.negative(e, out=e)
-    np.exp(e, out=e)                    # e^-|x|, in place: fewer temporaries
-    s = np.where(x >= 0, 1.0, e)
-    s /= 1.0 + e
-    return s
-
-
 class Sigmoid(Op):
     """``Y = σ(X) = 1/(1 + e^-X)`` element-wise (slide 113).
 
@@ -127,7 +118,7 @@ class Sigmoid(Op):
 
     @staticmethod
     def forward(context: dict[str, Any], x: np.ndarray) -> np.ndarray:
-        sigx = _sigmoid(x)
+        sigx = sigmoid_array(x)
         context["sigx"] = sigx
         return sigx
 
@@ -222,11 +213,11 @@ class Softplus(Op):
     @staticmethod
     def forward(context: dict[str, Any], x: np.ndarray) -> np.ndarray:
         context["x"] = x
-        return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+        return softplus_array(x)
 
     @staticmethod
     def backward(context: dict[str, Any], g: np.ndarray) -> np.ndarray:
-        return g * _sigmoid(context["x"])
+        return g * sigmoid_array(context["x"])
 
 
 def exp(x: Any) -> TensorNode:

@@ -24,7 +24,7 @@ def loss_and_grad(net: Any, X: Any, T: Any) -> tuple[float, np.ndarray]:
     Xc, Tc = check_batch(net, X, T)
     model = AutodiffMLP(net)
     model.grads_into(np.empty(net.num_params))     # W∇, b∇ computed in place, no copies
-    l = model.loss(TensorNode(Xc, requires_grad=False, name="x"), Tc)
+    l = model._checked_loss(TensorNode(Xc, requires_grad=False, name="x"), Tc)
     l.backward()
     return float(l.value), model.flat_grad()
 
@@ -33,7 +33,7 @@ def loss(net: Any, X: Any, T: Any) -> float:
     """The batch's summed loss: the forward pass alone (parameters as constants)."""
     Xc, Tc = check_batch(net, X, T)
     model = AutodiffMLP(net, requires_grad=False)
-    return float(model.loss(TensorNode(Xc, requires_grad=False, name="x"), Tc).value)
+    return float(model._checked_loss(TensorNode(Xc, requires_grad=False, name="x"), Tc).value)
 
 
 def nodes(net: Any, X: Any, T: Any) -> dict[str, Any]:

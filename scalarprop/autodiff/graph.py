@@ -170,6 +170,39 @@ def clear(root: TensorNode) -> None:
     root.source = None
 
 
+def tensor_labels(root: TensorNode, ops: list[OpNode] | None = None) -> dict[int, str]:
+    """A label per tensor node below ``root`` (by ``id``): its ``name``, else a running number
+    ``%1, %2, …``, given to the leaves first (in the order the ops use them), then to the
+    ops' inputs and outputs in the order the ops ran. ``ops``: ``topological_order(root)``,
+    if already at hand. :func:`format_graph` and the drawing label nodes this way."""
+    if ops is None:
+        ops = topological_order(root)
+    labels: dict[int, str] = {}
+    counter = 0
+
+    def label(n: TensorNode) -> None:
+        nonlocal counter
+        if id(n) not in labels:
+            if n.name:
+                labels[id(n)] = n.name
+            else:
+                counter += 1
+                labels[id(n)] = f"%{counter}"
+
+    for op in ops:
+        for n in op.inputs:
+            if n.source is None:
+                label(n)
+    if root.source is None:
+        label(root)
+    for op in ops:
+        for n in op.inputs:
+            label(n)
+        for n in op.outputs:
+            label(n)
+    return labels
+
+
 def format_graph(root: TensorNode) -> str:
     """The graph below ``root`` as text, one line per op in the order it ran::
 
@@ -177,42 +210,27 @@ def format_graph(root: TensorNode) -> str:
         %1     (1,)    = neg(x)
         ...
 
-    Nodes are labelled by their ``name`` or by a running number."""
-    labels: dict[int, str] = {}
-    counter = 0
-
-    def label(n: TensorNode) -> str:
-        nonlocal counter
-        key = id(n)
-        if key not in labels:
-            if n.name:
-                labels[key] = n.name
-            else:
-                counter += 1
-                labels[key] = f"%{counter}"
-        return labels[key]
-
-    rows: list[tuple[str, str, str]] = []
+    Nodes are labelled by their ``name`` or by a running number (:func:`tensor_labels`)."""
     ops = topological_order(root)
-    leaves: list[TensorNode] = []
+    labels = tensor_labels(root, ops)
+    rows: list[tuple[str, str, str]] = []
+    leaves: dict[int, TensorNode] = {}     # in the order they were labelled
     for op in ops:
         for n in op.inputs:
-            if n.source is None and id(n) not in labels:
-                label(n)
-                leaves.append(n)
+            if n.source is None:
+                leaves.setdefault(id(n), n)
     if root.source is None:
-        label(root)
-        leaves.append(root)
-    for n in leaves:
+        leaves.setdefault(id(root), root)
+    for n in leaves.values():
         kind = "leaf" if n.requires_grad else "constant"
         value = f" = {float(n.value.reshape(())):.6g}" if n.value.size == 1 else ""
         rows.append((labels[id(n)], str(n.shape), kind + value))
     for op in ops:
-        args = [label(n) for n in op.inputs]
+        args = [labels[id(n)] for n in op.inputs]
         args += [f"{k}={_const(v)}" for k, v in op.constants.items()
                  if v is not None and v is not False]
         outs = op.outputs
-        names = ", ".join(label(n) for n in outs) or "?"
+        names = ", ".join(labels[id(n)] for n in outs) or "?"
         shapes = ", ".join(str(s) for s in op.output_shapes)
         value = ""
         if len(outs) == 1 and outs[0].value.size == 1:

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..network import glorot_uniform
 from .core import TensorNode, as_value
 from .layer import linear
 
@@ -70,8 +71,7 @@ class Linear(Module):
     def __init__(self, n_in: int, n_out: int, *, W: Any = None, b: Any = None,
                  seed: int | None = None, name: str = "") -> None:
         if W is None:
-            a = np.sqrt(6.0 / (n_in + n_out))
-            W = np.random.default_rng(seed).uniform(-a, a, size=(n_out, n_in))
+            W = glorot_uniform(np.random.default_rng(seed), n_in, n_out)
         if b is None:
             b = np.zeros(n_out)
         W, b = as_value(W, "W"), as_value(b, "b")

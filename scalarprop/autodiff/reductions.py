@@ -13,21 +13,23 @@ from typing import Any
 
 import numpy as np
 
-from .arithmetic import unbroadcast
-from .core import Axis, Op, TensorNode
+from .core import Axis, Op, TensorNode, unbroadcast, value_of
 
 
-def _normalize_axes(axis: Axis, ndim: int) -> tuple[int, ...]:
+def _normalize_axes(axis: Axis, ndim: int, op: str = "sum") -> tuple[int, ...]:
+    """``axis`` (None: all; an int or ints, negative counting from the end) as sorted
+    non-negative axes of a tensor with ``ndim`` axes; a ValueError naming ``op`` if one is out
+    of range or repeated."""
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
     for a in axes:
         if not isinstance(a, (int, np.integer)) or not -ndim <= a < ndim:
-            raise ValueError(f"sum: axis {a!r} out of range for a tensor with {ndim} axes")
+            raise ValueError(f"{op}: axis {a!r} out of range for a tensor with {ndim} axes")
         out.append(int(a) % ndim)
     if len(set(out)) != len(out):
-        raise ValueError(f"sum: repeated axis in {axis!r}")
+        raise ValueError(f"{op}: repeated axis in {axis!r}")
     return tuple(sorted(out))
 
 
@@ -177,7 +179,7 @@ def expand(x: Any, shape: int | Sequence[int]) -> TensorNode:
     """``x`` (a scalar, or a tensor that broadcasts) repeated to ``shape``."""
     shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s)
                                                                              for s in shape)
-    value = x.value if isinstance(x, TensorNode) else np.asarray(x)
+    value = value_of(x)
     try:
         fits = np.broadcast_shapes(value.shape, shape) == shape
     except ValueError:
@@ -199,11 +201,18 @@ def select(x: Any, index: Any) -> TensorNode:
 
 def pick(x: Any, t: Any) -> TensorNode:
     """Row ``i``'s element in column ``t[i]``: ``x[arange(n), t]`` for a matrix ``x``."""
-    n = (x.value if isinstance(x, TensorNode) else np.asarray(x)).shape[0]
+    n = value_of(x).shape[0]
     idx = np.asarray(t).reshape(-1)
     if idx.shape[0] != n or idx.dtype.kind not in "iuf" or (idx != np.round(idx)).any():
         raise ValueError(f"pick: expected {n} integer column indices, got {np.shape(t)}")
-    return Select.apply(x, index=(np.arange(n), idx.astype(np.intp)))
+    return _pick(x, idx)
+
+
+def _pick(x: Any, idx: np.ndarray) -> TensorNode:
+    # pick for column indices already checked (one whole number per row of x), e.g. the
+    # targets check_T packed for ce: no second check
+    idx = idx.reshape(-1)
+    return Select.apply(x, index=(np.arange(idx.shape[0]), idx.astype(np.intp)))
 
 
 def where(condition: Any, a: Any, b: Any) -> TensorNode:

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from .core import Op, TensorNode
+from .core import Op, TensorNode, value_of
+from .reductions import _normalize_axes
 
 
 class Softmax(Op):
@@ -58,18 +59,21 @@ class LogSoftmax(Op):
         z = x - x.max(axis=axis, keepdims=True)
         e = np.exp(z)
         s = e.sum(axis=axis, keepdims=True)
-        context["softmax"], context["axis"] = e / s, axis
+        if context["needs_grad"][0]:        # only the backward needs the softmax
+            context["softmax"], context["axis"] = e / s, axis
         return z - np.log(s)
 
     @staticmethod
-    def backward(context: dict[str, Any], g: np.ndarray) -> np.ndarray:
+    def backward(context: dict[str, Any], g: np.ndarray) -> np.ndarray | None:
+        if not context["needs_grad"][0]:
+            return None
         return g - context["softmax"] * g.sum(axis=context["axis"], keepdims=True)
 
 
 def _check_axis(x: Any, axis: int, name: str) -> None:
-    ndim = (x.value if isinstance(x, TensorNode) else np.asarray(x)).ndim
-    if not isinstance(axis, (int, np.integer)) or not -ndim <= axis < ndim:
-        raise ValueError(f"{name}: axis {axis!r} out of range for a tensor with {ndim} axes")
+    # exactly one axis: None or a tuple goes in as a single (invalid) axis and is refused
+    one = axis if isinstance(axis, (int, np.integer)) else (axis,)
+    _normalize_axes(one, value_of(x).ndim, name)
 
 
 def softmax(x: Any, axis: int = -1) -> TensorNode:
