@@ -20,6 +20,7 @@ returns its gradient in this same layout.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,13 @@ def aligned_empty(n: int, align: int = 64) -> np.ndarray:
     raw = np.empty(n + align // 8, dtype=np.float64)
     offset = (-raw.ctypes.data % align) // 8
     return raw[offset:offset + n]
+
+
+def glorot_uniform(rng: np.random.Generator, n_in: int, n_out: int) -> np.ndarray:
+    """A layer's weight matrix, shape ``(n_out, n_in)``, drawn Glorot-uniform from ``rng``:
+    each weight from ``U(-a, a)`` with ``a = sqrt(6 / (n_in + n_out))``."""
+    a = np.sqrt(6.0 / (n_in + n_out))
+    return rng.uniform(-a, a, size=(n_out, n_in))
 
 
 class MLP:
@@ -70,9 +78,7 @@ class MLP:
         self._params[:] = 0.0
         rng = np.random.default_rng(seed)
         for l in range(self.num_layers):
-            n_in, n_out = sizes[l], sizes[l + 1]
-            a = np.sqrt(6.0 / (n_in + n_out))
-            self.weights(l)[...] = rng.uniform(-a, a, size=(n_out, n_in))
+            self.weights(l)[...] = glorot_uniform(rng, sizes[l], sizes[l + 1])
         # the packed description a kernel reads: activations, loss, then the sizes
         self.spec = np.array([F.HIDDEN[hidden], F.OUTPUT[output], F.LOSSES[loss],
                               *sizes], dtype=np.int64)
@@ -135,20 +141,25 @@ class MLP:
 
     def param_name(self, index: int) -> str:
         """The name of flat index ``index``."""
+        kind, l, j, i = self.param_position(index)
+        return f"W{l}[{j},{i}]" if kind == "W" else f"b{l}[{j}]"
+
+    def param_position(self, index: int) -> tuple[str, int, int, int | None]:
+        """Where flat index ``index`` sits, as ``(kind, layer, j, i)``: ``("W", l, j, i)`` is
+        row ``j``, column ``i`` of layer ``l``'s W, ``("b", l, j, None)`` entry ``j`` of its b
+        (the parts of :meth:`param_name`, unparsed)."""
         if not isinstance(index, (int, np.integer)) or not 0 <= index < self.num_params:
             raise ValueError(f"parameter index {index!r} out of range [0, {self.num_params})")
         for l, (w0, b0, end) in enumerate(self._slices):
             if index < b0:
                 j, i = divmod(int(index) - w0, self.sizes[l])
-                return f"W{l}[{j},{i}]"
+                return "W", l, j, i
             if index < end:
-                return f"b{l}[{int(index) - b0}]"
+                return "b", l, int(index) - b0, None
         raise AssertionError("unreachable")
 
     def param_index(self, name: str) -> int:
         """The flat index of a parameter name such as ``"W0[2,1]"`` or ``"b1[0]"``."""
-        import re
-
         m = re.fullmatch(r"\s*([Wb])(\d+)\[\s*(\d+)\s*(?:,\s*(\d+)\s*)?\]\s*", str(name))
         if m is None or (m.group(1) == "W") != (m.group(4) is not None):
             raise ValueError(f"parameter name {name!r} not understood; expected e.g. 'W0[2,1]' "
