@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .engines import get_engine
+from .explain import _SUB, derive, node_symbol, parse_weight
 from .validate import check_T, check_X
 
 if TYPE_CHECKING:
@@ -58,8 +59,6 @@ WEIGHT_STEP, ACTIVATION_STEP = 1.6, 0.9
 
 POSITIVE, NEGATIVE, NEUTRAL = "#1f5fbf", "#cc3311", "#9a9a9a"
 HIGHLIGHT = "#ffbf00"
-_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-_SUP = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
 
 
 @functools.cache
@@ -138,22 +137,12 @@ def _check_args(net: MLP, x: Any, t: Any, weight: Any, show: str, max_units: Any
     if weight is not None:
         if Xc is None:
             raise ValueError("weight= needs an example to explain the chain: pass x and t")
-        index = _weight_index(net, weight)
+        index = parse_weight(net, weight)      # its ValueError lists the valid names
     return Xc, Tc, index
 
 
-def _weight_index(net: MLP, weight: Any) -> int:
-    """The flat index of a parameter named as :func:`scalarprop.explain.explain` names them
-    (``"W0[1,0]"``, ``"b1[0]"``, a flat index, or the lecture's ``"w12"``, ``"v2"``, ``"b2"``,
-    ``"c"``); its ValueError lists the valid names."""
-    from .explain import parse_weight
-
-    return parse_weight(net, weight)
-
-
-def _run(net: MLP, X: np.ndarray, T: np.ndarray, engine: str) -> _Example:
-    """One forward and backward pass by ``engine``: every node's value and ∂l/∂node."""
-    nodes = get_engine(engine).nodes(net, X, T)
+def _example(net: MLP, X: np.ndarray, T: np.ndarray, nodes: dict[str, Any]) -> _Example:
+    """Every node's value and ∂l/∂node from an engine's ``nodes(net, X, T)``."""
     value: dict[str, float] = {}
     grad: dict[str, float] = {}
     for i, xi in enumerate(X[0]):
@@ -213,7 +202,7 @@ def _touched(net: MLP, index: int | None) -> dict[int, set[int]]:
     """Units a parameter touches: its source and target unit, by layer of units."""
     if index is None:
         return {}
-    l, j, i = _param_units(net.param_name(index))
+    _, l, j, i = net.param_position(index)
     touched = {l + 1: {j}}
     if i is not None:
         touched[l] = {i}
@@ -277,18 +266,16 @@ def _layout(net: MLP, ex: _Example | None, index: int | None, max_units: int
 def node_label(net: MLP, part: str, layer: int, i: int) -> str:
     """A node's name in :mod:`scalarprop.explain`'s notation (one-based, as on the slides):
     ``x₁``, ``k₂``, ``h₂``, ``y``; with more than one hidden layer the layer as a superscript
-    (``h⁽²⁾₃``); ``z`` for the output's logits under a sigmoid or softmax output."""
-    L = net.num_layers
-    sub = str(i + 1).translate(_SUB)
-    if part == "x":
-        return "x" + sub
+    (``h⁽²⁾₃``); ``z`` for the output's logits under a sigmoid or softmax output (the only
+    outputs drawn with a column of logits). The target is ``t``, ``t₂`` with several outputs."""
     if part == "t":
-        return "t" if (net.sizes[-1] == 1 or net.loss == "ce") else "t" + sub
-    if layer == L:
-        letter = "y" if part == "h" else "z"
-        return letter if net.sizes[-1] == 1 else letter + sub
-    sup = f"({layer})".translate(_SUP) if L > 2 else ""
-    return part + sup + sub
+        one = net.sizes[-1] == 1 or net.loss == "ce"
+        return "t" if one else "t" + str(i + 1).translate(_SUB)
+    if part == "x":
+        return node_symbol(net, f"x[{i}]")
+    if part == "h" and layer == net.num_layers:
+        return node_symbol(net, f"y[{i}]")
+    return node_symbol(net, f"{part}{layer}[{i}]")
 
 
 # -- the drawing --------------------------------------------------------------------------------
@@ -318,29 +305,24 @@ def draw(net: MLP, x: Any = None, t: Any = None, weight: str | int | None = None
         ``fig.savefig("net.png")`` or ``.svg``; in a notebook it shows itself.
     """
     Xc, Tc, index = _check_args(net, x, t, weight, show, max_units)
-    ex = _run(net, Xc, Tc, engine) if Xc is not None else None
-    explanation = None
-    if index is not None:
-        from .explain import explain
-
-        explanation = explain(net, Xc[0], _target_arg(net, Tc), weight)
+    ex = explanation = None
+    if Xc is not None:
+        nodes = get_engine(engine).nodes(net, Xc, Tc)
+        ex = _example(net, Xc, Tc, nodes)
+        if index is not None:      # explain's derivation reads the scalar engine's nodes
+            explanation = derive(net, Xc, Tc, index,
+                                 nodes=nodes if engine == "scalar" else None)
     cols, slots = _layout(net, ex, index, int(max_units))
-    return _Painter(net, ex, show, cols, slots, index, explanation, edge_labels).paint()
-
-
-def _target_arg(net: MLP, Tc: np.ndarray) -> Any:
-    """The checked target of one example, as the user would write it."""
-    return int(Tc[0, 0]) if net.loss == "ce" else Tc[0]
+    return _Painter(net, ex, show, cols, slots, explanation, edge_labels).paint()
 
 
 class _Painter:
     """Puts the columns, edges and labels on a Figure (one call to :meth:`paint`)."""
 
     def __init__(self, net: MLP, ex: _Example | None, show: str, cols: list[_Column],
-                 slots: int, index: int | None, explanation: Any,
-                 edge_labels: bool | None) -> None:
+                 slots: int, explanation: Any, edge_labels: bool | None) -> None:
         self.net, self.ex, self.show, self.cols = net, ex, show, cols
-        self.slots, self.index, self.explanation = slots, index, explanation
+        self.slots, self.explanation = slots, explanation
         self.edge_labels = edge_labels
         self.pos: dict[str, tuple[float, float]] = {}
         for c in cols:
@@ -352,23 +334,26 @@ class _Painter:
 
     # what a node and a parameter show -----------------------------------------------------
 
+    def _shown(self, value: Any, grad: Any) -> Any:
+        """What the picture shows of a value and its ∂l/∂·: it, ∂l/∂· or −∂l/∂·."""
+        if self.show == "values":
+            return value
+        return grad if self.show == "gradients" else -grad
+
     def node_number(self, key: str) -> float | None:
         ex = self.ex
         if ex is None:
             return None
         if key.startswith("t"):
             return ex.value[key]              # the target is data: always its value
-        if self.show == "values":
-            return ex.value[key]
-        g = ex.grad[key]
-        return g if self.show == "gradients" else -g
+        return self._shown(ex.value[key], ex.grad[key])
 
-    def param_number(self, index: int) -> float:
-        """What an edge shows and is sized and coloured by: w, ∂l/∂w or −∂l/∂w."""
-        if self.show == "values" or self.ex is None:
-            return float(self.net.params[index])
-        g = float(self.ex.param_grad[index])
-        return g if self.show == "gradients" else -g
+    def param_numbers(self, idx: Any) -> Any:
+        """What the edges of flat indices ``idx`` (or one index) show and are sized and
+        coloured by: w, ∂l/∂w or −∂l/∂w."""
+        if self.ex is None:
+            return self.net.params[idx]
+        return self._shown(self.net.params[idx], self.ex.param_grad[idx])
 
     # the picture ----------------------------------------------------------------------------
 
@@ -396,7 +381,7 @@ class _Painter:
         self.fontsize = 7.5 if self.small else 9.0
         self.paint_weights()
         self.paint_fixed_edges()
-        if self.index is not None:
+        if self.explanation is not None:
             self.paint_paths()
         self.paint_nodes()
         self.paint_headers()
@@ -426,11 +411,11 @@ class _Painter:
             jj, ii = np.meshgrid(dst.units, src.units, indexing="ij")
             idx = (w_slice.start + jj * n_in + ii).ravel()
             layers.append((l, src, dst, jj.ravel(), ii.ravel(), idx))
-        shown = np.concatenate([self._numbers(idx) for *_, idx in layers])
+        shown = np.concatenate([self.param_numbers(idx) for *_, idx in layers])
         scale = float(np.abs(shown).max()) if shown.size else 1.0
         scale = scale if scale > 0 else 1.0
         for l, src, dst, jj, ii, idx in layers:
-            nums = self._numbers(idx)
+            nums = self.param_numbers(idx)
             segs = [((src.x, src.y[int(i)]), (dst.x, dst.y[int(j)])) for j, i in zip(jj, ii)]
             lc = LineCollection(segs, linewidths=0.3 + 3.7 * np.abs(nums) / scale,
                                 colors=[self._colour(v) for v in nums], alpha=0.75,
@@ -440,12 +425,6 @@ class _Painter:
                      else self.edge_labels)
             if label:
                 self.label_edges(src, dst, jj, ii, idx, nums)
-
-    def _numbers(self, idx: np.ndarray) -> np.ndarray:
-        if self.show == "values" or self.ex is None:
-            return self.net.params[idx]
-        g = self.ex.param_grad[idx]
-        return g if self.show == "gradients" else -g
 
     def label_edges(self, src: _Column, dst: _Column, jj: np.ndarray, ii: np.ndarray,
                     idx: np.ndarray, nums: np.ndarray) -> None:
@@ -465,7 +444,7 @@ class _Painter:
         _, b_slice = self.net.layer_slices(dst.layer - 1)
         for j in dst.units:
             p = b_slice.start + int(j)
-            v = self.param_number(p)
+            v = self.param_numbers(p)
             self.ax.annotate(f"b {fmt(v)}", (dst.x, dst.y[int(j)]), xytext=(9, -9),
                              textcoords="offset points", ha="left", va="top",
                              fontsize=self.fontsize - 2, color=self._colour(v),
@@ -610,10 +589,10 @@ class _Painter:
             return self.pos.get(f"h{L}{node[1:]}")
         if node.startswith(f"k{L}[") and self.net.output == "identity":
             return self.pos.get(f"h{L}{node[len(f'k{L}'):]}")     # y = z: one node
-        if node[0] in "Wb":
+        if node == self.explanation.weight:
             # a weight starts at the unit it multiplies, a bias just below its k
-            l, j, i = _param_units(node)
-            if node[0] == "W":
+            kind, l, j, i = self.net.param_position(self.explanation.index)
+            if kind == "W":
                 return self.pos.get(f"x[{i}]" if l == 0 else f"h{l}[{i}]")
             k = self.where(f"k{l + 1}[{j}]")
             return None if k is None else (k[0] - 0.35, k[1] - 0.3)
@@ -685,12 +664,3 @@ class _Painter:
         if e.reading:
             lines += textwrap.wrap(e.reading[-1], width)
         return "\n".join(lines)
-
-
-def _param_units(name: str) -> tuple[int, int, int | None]:
-    """``"W1[2,0]"`` -> (1, 2, 0): layer, the unit above, the unit below (None for a bias)."""
-    import re
-
-    m = re.fullmatch(r"[Wb](\d+)\[(\d+)(?:,(\d+))?\]", name)
-    assert m is not None, name
-    return int(m.group(1)), int(m.group(2)), None if m.group(3) is None else int(m.group(3))

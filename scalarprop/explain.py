@@ -59,7 +59,10 @@ from typing import Any
 
 import numpy as np
 
+from . import functions as F
 from . import scalar, vectorized
+from .engines import get_engine
+from .gradcheck import at_kink, difference_quotients
 from .network import MLP
 from .validate import check_T, check_X
 
@@ -153,7 +156,7 @@ class Explanation:
         paths: every path (each a :class:`Path`) while ``num_paths <= max_paths``, else empty.
         path_sum: the sum of the paths' products (the multivariate chain rule), or None.
         accumulated: the accumulated form, top (the loss) down, as :class:`Step` s.
-        node_grads: ``∂l/∂node`` for every unit's node identifier, from this module's own
+        node_grads: ``∂l/∂node`` for every unit's node identifier, from the scalar engine's
             backward pass (no ``y[m]`` for bce and ce, whose loss reads the logits).
         gradient: ∂l/∂weight from this derivation (the path sum, else the accumulated form).
         engines: the gradient of each engine (``"scalar"``, ``"vectorized"``).
@@ -387,13 +390,21 @@ def explain(net: MLP, x: Any, t: Any, weight: str | int, *, eps: float = 1e-6,
                          f"{np.shape(x)} ({X.shape[0]} examples)")
     T = check_T(net, t, 1, "t")
     index = parse_weight(net, weight)
-    lecture_name = lecture_name_of(net, net.param_name(index))
     if not (isinstance(eps, (int, float)) and math.isfinite(eps) and eps > 0):
         raise ValueError(f"eps={eps!r}: expected a positive finite step")
     if isinstance(max_paths, bool) or not isinstance(max_paths, (int, np.integer)) \
             or max_paths < 1:
         raise ValueError(f"max_paths={max_paths!r}: expected a positive integer")
-    return _Derivation(net, X, T, index, lecture_name, float(eps), int(max_paths)).result()
+    return derive(net, X, T, index, eps=float(eps), max_paths=int(max_paths))
+
+
+def derive(net: MLP, X: np.ndarray, T: np.ndarray, index: int, *, eps: float = 1e-6,
+           max_paths: int = MAX_PATHS, nodes: dict[str, Any] | None = None) -> Explanation:
+    """:func:`explain` on arguments already checked: ``X`` of shape ``(1, sizes[0])`` and ``T``
+    as :func:`~scalarprop.validate.check_X` and ``check_T`` return them, ``index`` a flat
+    parameter index. ``nodes``: the scalar engine's ``scalar.nodes(net, X, T)`` when the caller
+    has it already (:func:`scalarprop.draw.draw` does), so the engine does not run again."""
+    return _Derivation(net, X, T, index, eps, max_paths, nodes).result()
 
 
 # -- weight names ------------------------------------------------------------------------------
@@ -449,23 +460,25 @@ def _lec_idx(*idx: int) -> str:
     return ("," if max(idx) > 9 else "").join(str(i) for i in idx)
 
 
-def lecture_name_of(net: MLP, name: str) -> str | None:
-    """The lecture's name (``"w12"``) of a parameter (``"W0[1,0]"``) of a network with one
-    hidden layer; None for other depths."""
+def lecture_name_of(net: MLP, weight: int | str) -> str | None:
+    """The lecture's name (``"w12"``) of a parameter of a network with one hidden layer, by
+    flat index or by name (``"W0[1,0]"``); None for other depths."""
     if net.num_layers != 2:
         return None
-    K = net.sizes[2]
-    m = re.fullmatch(r"([Wb])(\d)\[(\d+)(?:,(\d+))?\]", name)
-    assert m is not None
-    kind, l, j = m.group(1), int(m.group(2)), int(m.group(3))
-    if kind == "W" and l == 0:
-        return "w" + _lec_idx(int(m.group(4)) + 1, j + 1)
-    if kind == "b" and l == 0:
-        return f"b{j + 1}"
+    one = net.sizes[2] == 1
+    kind, l, j, i = net.param_position(net.param_index(weight) if isinstance(weight, str)
+                                       else weight)
+    if l == 0:
+        return "w" + _lec_idx(i + 1, j + 1) if kind == "W" else f"b{j + 1}"
     if kind == "W":
-        i = int(m.group(4))
-        return f"v{i + 1}" if K == 1 else "v" + _lec_idx(i + 1, j + 1)
-    return "c" if K == 1 else f"c{j + 1}"
+        return f"v{i + 1}" if one else "v" + _lec_idx(i + 1, j + 1)
+    return "c" if one else f"c{j + 1}"
+
+
+def _flat(net: MLP, l: int, j: int, i: int | None = None) -> int:
+    """The flat index of ``W{l}[j,i]``, or of ``b{l}[j]`` when ``i`` is None (in range)."""
+    w, b = net.layer_slices(l)
+    return b.start + j if i is None else w.start + j * net.sizes[l] + i
 
 
 def _split(text: str, second: str | None, limits: tuple[int, int]) -> list[tuple[int, int]]:
@@ -513,29 +526,29 @@ def _lecture_index(net: MLP, name: str) -> int:
 
     if letter == "w":
         i, j = pair((d, H), f"input i = 1..{d} to hidden j = 1..{H}")
-        return net.param_index(f"W0[{j - 1},{i - 1}]")
+        return _flat(net, 0, j - 1, i - 1)
     if letter == "b":
-        return net.param_index(f"b0[{single(H, f'hidden j = 1..{H}') - 1}]")
+        return _flat(net, 0, single(H, f"hidden j = 1..{H}") - 1)
     if letter == "v":
         if K == 1:
             if b is not None:                    # "v2,1": hidden 2 to output 1 of 1
                 if int(b) != 1:
                     raise bad("this network has one output: v_j or v_j,1")
                 b = None
-            return net.param_index(f"W1[0,{single(H, f'hidden j = 1..{H}') - 1}]")
+            return _flat(net, 1, 0, single(H, f"hidden j = 1..{H}") - 1)
         if a and b is None and len(a) == 1:
             raise bad(f"this network has {K} outputs: name the output too, v{a}1 = hidden "
                       f"{a} to output 1")
         j, mm = pair((H, K), f"hidden j = 1..{H} to output m = 1..{K}")
-        return net.param_index(f"W1[{mm - 1},{j - 1}]")
+        return _flat(net, 1, mm - 1, j - 1)
     # c
     if K == 1:
         if a and not (a == "1" and b is None):
             raise bad("this network has one output: its bias is c")
-        return net.param_index("b1[0]")
+        return _flat(net, 1, 0)
     if not a:
         raise bad(f"this network has {K} outputs: name the output, c1 … c{K}")
-    return net.param_index(f"b1[{single(K, f'output m = 1..{K}') - 1}]")
+    return _flat(net, 1, single(K, f"output m = 1..{K}") - 1)
 
 
 # -- formatting ------------------------------------------------------------------------------
@@ -625,6 +638,82 @@ class _Sym:
         return self.base + sup + sub
 
 
+def node_symbol(net: MLP, node: str) -> str:
+    """The display symbol of a node identifier (see the module doc) in ``net``:
+    ``"h1[1]"`` -> ``"h₂"``, ``"W1[0,1]"`` -> ``"v₂"`` with one hidden layer, ``"h2[0]"`` ->
+    ``"h⁽²⁾₁"`` in deeper networks, ``"k{L}[m]"`` -> ``"z"`` (``"y"`` if ``y = z``)."""
+    return _node_sym(net, node).text
+
+
+def _node_sym(net: MLP, node: str) -> _Sym:
+    if node == "loss":
+        return _Sym("l")
+    if node[0] in "Wb":                                 # a parameter
+        m = _NODE.fullmatch(node)
+        assert m is not None and m.group(6), node
+        return _param_sym(net, m.group(6), int(m.group(7)), int(m.group(8)),
+                          None if m.group(9) is None else int(m.group(9)))
+    letter, l, j = _unit(node)
+    one = net.sizes[-1] == 1
+    if l == net.num_layers:                             # the logit; y itself if y = z
+        z = "y" if net.output == "identity" else "z"
+        return _Sym(z) if one else _Sym(z, (j + 1,))
+    if letter == "y" and one:
+        return _Sym("y")
+    return _Sym(letter, (j + 1,), l if letter in "kh" and net.num_layers != 2 else None)
+
+
+def _param_sym(net: MLP, kind: str, l: int, j: int, i: int | None) -> _Sym:
+    """The display symbol of ``W{l}[j,i]`` (``b{l}[j]`` when ``i`` is None)."""
+    one = net.sizes[-1] == 1
+    if net.num_layers == 2:                             # the lecture's w, b, v, c
+        if l == 0:
+            return _Sym("w", (i + 1, j + 1)) if kind == "W" else _Sym("b", (j + 1,))
+        if kind == "W":
+            return _Sym("v", (i + 1,) if one else (i + 1, j + 1))
+        return _Sym("c") if one else _Sym("c", (j + 1,))
+    if kind == "W":
+        return _Sym("W", (j + 1, i + 1), l + 1)
+    return _Sym("b", (j + 1,), l + 1)
+
+
+def _unit(node: str) -> tuple[str, int | None, int]:
+    """A unit's node identifier as ``(letter, layer, index)``: ``"h1[2]"`` -> ``("h", 1, 2)``,
+    ``"x[0]"`` -> ``("x", 0, 0)``, ``"y[1]"`` -> ``("y", None, 1)``."""
+    m = _NODE.fullmatch(node)
+    assert m is not None and (m.group(1) or m.group(4)), node
+    if m.group(1):
+        return m.group(1), int(m.group(2)), int(m.group(3))
+    return m.group(4), (0 if m.group(4) == "x" else None), int(m.group(5))
+
+
+#: the top of the backward pass as the accumulated form writes it (text, TeX): ∂l/∂y by loss
+#: (∂l/∂z for bce and ce, from the logits), then ∂l/∂z from ∂l/∂y by output activation
+_LOSS_GRAD = {
+    "squared": ("2(y − t)", "2(y - t)"),
+    "absolute": ("sign(y − t)", r"\operatorname{sign}(y - t)"),
+    "hinge": ("−t·[ty < 1]", r"-t\,[t y < 1]"),
+    "bce": ("y − t", "y - t"),
+    "ce": ("y − onehot(t)", r"y - \mathrm{onehot}(t)"),
+}
+_OUTPUT_GRAD = {
+    "softmax": ("Σⱼ ∂l/∂yⱼ · yⱼ(δⱼₘ − yₘ)",
+                r"\sum_j \frac{\partial l}{\partial y_j} y_j(\delta_{jm} - y_m)"),
+    "sigmoid": ("∂l/∂y ⊙ y(1 − y)", r"\frac{\partial l}{\partial y} \odot y(1-y)"),
+}
+
+#: ∂h/∂k of each element-wise activation as the lecture writes it, from the stored h (from k
+#: for relu): its formula as text and as TeX, given the symbols (or numbers) of h and k, and
+#: the derivative's largest value, below ``SATURATED`` times which a unit counts as saturated.
+#: The value itself is the scalar engine's :func:`scalarprop.functions.activate_grad`.
+_ACTIVATIONS: dict[str, tuple[Any, Any, float | None]] = {
+    "sigmoid": (lambda h, k: f"{h}(1 − {h})", lambda h, k: f"{h}(1-{h})", 0.25),
+    "tanh": (lambda h, k: f"1 − {h}²", lambda h, k: f"1-{h}^2", 1.0),
+    "relu": (lambda h, k: f"[{k} > 0]", lambda h, k: f"[{k} > 0]", None),
+    "identity": (lambda h, k: "1", lambda h, k: "1", None),
+}
+
+
 # -- the derivation --------------------------------------------------------------------------
 
 
@@ -637,19 +726,21 @@ class _Edge:
 class _Derivation:
     """The network's computation graph for one example: nodes, local derivatives, paths."""
 
-    def __init__(self, net: MLP, X: np.ndarray, T: np.ndarray, index: int,
-                 lecture_name: str | None, eps: float, max_paths: int) -> None:
+    def __init__(self, net: MLP, X: np.ndarray, T: np.ndarray, index: int, eps: float,
+                 max_paths: int, nodes: dict[str, Any] | None = None) -> None:
         self.net, self.X, self.T = net, X, T
         self.x, self.t = X[0], T[0]
-        self.index, self.lecture_name = index, lecture_name
+        self.index, self.lecture_name = index, lecture_name_of(net, index)
         self.eps, self.max_paths = eps, max_paths
         self.L = net.num_layers
         self.K = net.sizes[-1]
         self.weight = net.param_name(index)
+        self.position = net.param_position(index)       # (kind, layer, j, i)
         self.lecture = self.L == 2
         self.fused = net.output == "identity"           # y = z: one node in the display
         self.logits = net.loss in ("bce", "ce")          # the loss reads z, not y
-        fw = scalar.nodes(net, X, T)
+        # one forward and backward pass: every node's value and ∂l/∂node, ∂l/∂θ
+        self.fw = fw = scalar.nodes(net, X, T) if nodes is None else nodes
         self.k = {l: fw[f"k{l}"][0] for l in range(1, self.L + 1)}
         self.h = {l: fw[f"h{l}"][0] for l in range(1, self.L + 1)}
         self.h[0] = self.x
@@ -663,33 +754,9 @@ class _Derivation:
 
     def sym(self, node: str) -> _Sym:
         """The display symbol of a node identifier."""
-        if node == "loss":
-            return _Sym("l")
-        m = _NODE.fullmatch(node)
-        assert m is not None, node
-        one = self.K == 1
-        if m.group(1):                                  # k{l}[j] or h{l}[j]
-            letter, l, j = m.group(1), int(m.group(2)), int(m.group(3))
-            if l == self.L:                             # the logit; y itself if y = z
-                z = "y" if self.fused else "z"
-                return _Sym(z) if one else _Sym(z, (j + 1,))
-            return _Sym(letter, (j + 1,), None if self.lecture else l)
-        if m.group(4):                                  # x[i] or y[m]
-            letter, i = m.group(4), int(m.group(5))
-            if letter == "y" and one:
-                return _Sym("y")
-            return _Sym(letter, (i + 1,))
-        kind, l, j = m.group(6), int(m.group(7)), int(m.group(8))
-        i = int(m.group(9)) if m.group(9) is not None else None
-        if self.lecture:
-            if l == 0:
-                return _Sym("w", (i + 1, j + 1)) if kind == "W" else _Sym("b", (j + 1,))
-            if kind == "W":
-                return _Sym("v", (i + 1,) if one else (i + 1, j + 1))
-            return _Sym("c") if one else _Sym("c", (j + 1,))
-        if kind == "W":
-            return _Sym("W", (j + 1, i + 1), l + 1)
-        return _Sym("b", (j + 1,), l + 1)
+        if node == self.weight:
+            return _param_sym(self.net, *self.position)
+        return _node_sym(self.net, node)
 
     def t_sym(self, m: int) -> _Sym:
         return _Sym("t") if self.K == 1 else _Sym("t", (m + 1,))
@@ -704,12 +771,10 @@ class _Derivation:
 
     def value(self, node: str) -> float:
         """The forward pass's value of a unit node."""
-        m = _NODE.fullmatch(node)
-        assert m is not None and (m.group(1) or m.group(4)), node
-        if m.group(1):
-            table = self.k if m.group(1) == "k" else self.h
-            return float(table[int(m.group(2))][int(m.group(3))])
-        return float((self.x if m.group(4) == "x" else self.y)[int(m.group(5))])
+        letter, l, j = _unit(node)
+        if letter in "kh":
+            return float((self.k if letter == "k" else self.h)[l][j])
+        return float((self.x if letter == "x" else self.y)[j])
 
     # -- local derivatives ------------------------------------------------------------------
 
@@ -725,29 +790,20 @@ class _Derivation:
         """∂h/∂k of an element-wise activation, written from the stored h as the lecture
         does (σ' = h(1 − h))."""
         hs, ks = self.sym(nodes[-1]), self.sym(nodes[0])
-        note = ""
-        if name == "sigmoid":
-            v = h * (1.0 - h)
-            if v < SATURATED * 0.25:
-                note = (f"saturated sigmoid, {hs.text} = {_num(h)}: it resists change, the "
-                        f"step shrinks ×{_num(v, 2)}")
-            return self.factor(nodes, kind, (f"{hs.text}(1 − {hs.text})",
-                                             f"{hs.tex}(1-{hs.tex})"),
-                               f"{_num(h)}(1 − {_num(h)})", v, note)
-        if name == "tanh":
-            v = 1.0 - h * h
-            if v < SATURATED:
-                note = (f"saturated tanh, {hs.text} = {_num(h)}: it resists change, the step "
-                        f"shrinks ×{_num(v, 2)}")
-            return self.factor(nodes, kind, (f"1 − {hs.text}²", f"1-{hs.tex}^2"),
-                               f"1 − {_paren(h)}²", v, note)
+        text, tex, peak = _ACTIVATIONS[name]
+        v = float(F.activate_grad(F.HIDDEN[name], k, h))
         if name == "relu":
-            v = 1.0 if k > 0.0 else 0.0
-            note = "ReLU on (k > 0): passes the gradient" if v else \
-                "ReLU off (k ≤ 0): blocks this path"
-            return self.factor(nodes, kind, (f"[{ks.text} > 0]", rf"[{ks.tex} > 0]"),
-                               f"[{_num(k)} > 0]", v, note)
-        return self.factor(nodes, kind, ("1", "1"), "1", 1.0, "identity activation")
+            note = ("ReLU on (k > 0): passes the gradient" if v else
+                    "ReLU off (k ≤ 0): blocks this path")
+        elif name == "identity":
+            note = "identity activation"
+        elif v < SATURATED * peak:
+            note = (f"saturated {name}, {hs.text} = {_num(h)}: it resists change, the step "
+                    f"shrinks ×{_num(v, 2)}")
+        else:
+            note = ""
+        return self.factor(nodes, kind, (text(hs.text, ks.text), tex(hs.tex, ks.tex)),
+                           text(_paren(h), _num(k)), v, note)
 
     def loss_factor(self, node: str, m: int) -> Factor:
         """∂l/∂y_m, or ∂l/∂z_m for bce and ce (from the logits, as the engines compute it)."""
@@ -794,24 +850,24 @@ class _Derivation:
 
     def _edges_up(self, node: str) -> list[_Edge]:
         net, L = self.net, self.L
-        m = _NODE.fullmatch(node)
-        assert m is not None, node
-        if m.group(6):                                   # a parameter: into its k
-            kind, l, j = m.group(6), int(m.group(7)), int(m.group(8))
+        if node == "loss":
+            return []
+        if node == self.weight:                          # the parameter: into its k
+            kind, l, j, i = self.position
             kn = self.k_node(l + 1, j)
             nodes = (node, kn, f"y[{j}]") if (l + 1 == L and self.fused) else (node, kn)
             if kind == "b":
                 f = self.factor(nodes, "bias", ("1", "1"), "1", 1.0)
             else:
-                src = self.h_node(l, int(m.group(9)))
+                src = self.h_node(l, i)
                 s, v = self.sym(src), self.value(src)
                 what = "input" if l == 0 else "activation"
                 note = (f"negative {what}: flips the sign" if v < 0 else
                         f"zero {what}: the weight had no influence" if v == 0 else "")
                 f = self.factor(nodes, "input", (s.text, s.tex), _num(v), v, note)
             return [_Edge(nodes, f)]
-        if m.group(1) == "k":
-            l, j = int(m.group(2)), int(m.group(3))
+        letter, l, j = _unit(node)
+        if letter == "k":
             k = float(self.k[l][j])
             if l < L:
                 nodes = (node, self.h_node(l, j))
@@ -840,29 +896,24 @@ class _Derivation:
             nodes = (node, f"y[{j}]")               # element-wise output (sigmoid)
             return [_Edge(nodes, self.act_factor(nodes, net.output, k, float(self.y[j]),
                                                  "output"))]
-        if m.group(1) == "h" or m.group(4) == "x":      # a hidden activation: into every k
-            l = int(m.group(2)) if m.group(1) else 0
-            i = int(m.group(3)) if m.group(1) else int(m.group(5))
-            W = net.weights(l)
+        if letter in "hx":                               # a hidden activation: into every k
+            i, W = j, net.weights(l)
             edges = []
             for j in range(net.sizes[l + 1]):
                 kn = self.k_node(l + 1, j)
                 nodes = (node, kn, f"y[{j}]") if (l + 1 == L and self.fused) else (node, kn)
-                wname = f"W{l}[{j},{i}]"
-                s, v = self.sym(wname), float(W[j, i])
+                s, v = _param_sym(net, "W", l, j, i), float(W[j, i])
                 note = "negative weight: flips the sign" if v < 0 else ""
                 edges.append(_Edge(nodes, self.factor(nodes, "weight", (s.text, s.tex),
                                                       _num(v), v, note)))
             return edges
-        if m.group(4) == "y":
-            return [_Edge((node, "loss"), self.loss_factor(node, int(m.group(5))))]
-        return []
+        return [_Edge((node, "loss"), self.loss_factor(node, j))]      # y[j]
 
     def count_paths(self) -> int:
         """How many paths lead from the weight to the loss (per layer: fully connected)."""
         L, sizes = self.L, self.net.sizes
         top = self.K if (self.net.output == "softmax" and not self.logits) else 1
-        l0 = _parse_param(self.weight)[0] + 1                 # the layer of the weight's k
+        l0 = self.position[1] + 1                             # the layer of the weight's k
         n = top
         for l in range(l0 + 1, L + 1):
             n *= sizes[l]
@@ -907,87 +958,55 @@ class _Derivation:
 
     def accumulate(self) -> tuple[dict[str, float], list[Step], float]:
         """∂l/∂node for every node, from the loss down, one layer at a time (slides 45-46),
-        and the steps that show it; returns (node gradients, steps, ∂l/∂weight)."""
-        net, L, K = self.net, self.L, self.K
-        y = self.y
+        and the steps that show it; returns (node gradients, steps, ∂l/∂weight). The numbers
+        are the scalar engine's backward pass; the formulas are the lecture's."""
+        net, L, K, fw = self.net, self.L, self.K, self.fw
         grads: dict[str, float] = {}
         steps: list[Step] = []
         zs, ys = self.layer_sym("k", L), _Sym("y")
+        dz = fw[f"k{L}_grad"][0]
+        logits = [f"k{L}[{m}]" for m in range(K)]
         if self.logits:
-            onehot = np.zeros(K)
-            if net.loss == "ce":
-                onehot[int(self.t[0])] = 1.0
-            else:
-                onehot[:] = self.t
-            dz = y - onehot
-            txt = ("y − t", "y - t") if net.loss == "bce" else ("y − onehot(t)",
-                                                                 r"y - \mathrm{onehot}(t)")
-            steps.append(self._step(zs, txt, dz, [f"k{L}[{m}]" for m in range(K)]))
+            steps.append(self._step(zs, _LOSS_GRAD[net.loss], dz, logits))
         else:
-            t = self.t
-            if net.loss == "squared":
-                dy, txt = 2.0 * (y - t), ("2(y − t)", "2(y - t)")
-            elif net.loss == "absolute":
-                dy, txt = np.sign(y - t), ("sign(y − t)", r"\operatorname{sign}(y - t)")
-            else:
-                dy = np.where(1.0 - t * y > 0.0, -t, 0.0)
-                txt = ("−t·[ty < 1]", r"-t\,[t y < 1]")
-            steps.append(self._step(ys, txt, dy, [f"y[{m}]" for m in range(K)]))
-            grads.update({f"y[{m}]": float(dy[m]) for m in range(K)})
-            if net.output == "softmax":
-                # not element-wise: ∂l/∂z_m = Σ_j ∂l/∂y_j · y_j(δ_jm − y_m)
-                dz = np.array([sum(dy[j] * y[j] * ((j == m) - y[m]) for j in range(K))
-                               for m in range(K)])
-                txt = ("Σⱼ ∂l/∂yⱼ · yⱼ(δⱼₘ − yₘ)",
-                       r"\sum_j \frac{\partial l}{\partial y_j} y_j(\delta_{jm} - y_m)")
-                steps.append(self._step(zs, txt, dz, [f"k{L}[{m}]" for m in range(K)]))
-            elif net.output == "sigmoid":
-                dz = dy * y * (1.0 - y)
-                txt = ("∂l/∂y ⊙ y(1 − y)", r"\frac{\partial l}{\partial y} \odot y(1-y)")
-                steps.append(self._step(zs, txt, dz, [f"k{L}[{m}]" for m in range(K)]))
-            else:
-                dz = dy
-        grads.update({f"k{L}[{m}]": float(dz[m]) for m in range(K)})
-        l0, j0, i0 = _parse_param(self.weight)
-        dk = dz
-        dk_of = {L: dz}
+            dy = fw[f"h{L}_grad"][0]
+            outputs = [f"y[{m}]" for m in range(K)]
+            steps.append(self._step(ys, _LOSS_GRAD[net.loss], dy, outputs))
+            grads.update({node: float(dy[m]) for m, node in enumerate(outputs)})
+            if net.output in _OUTPUT_GRAD:          # through the output activation
+                steps.append(self._step(zs, _OUTPUT_GRAD[net.output], dz, logits))
+        grads.update({node: float(dz[m]) for m, node in enumerate(logits)})
+        _, l0, j0, i0 = self.position
         # every layer down to the first (node_grads); the steps shown stop at the weight's
         for l in range(L - 1, 0, -1):
-            W = net.weights(l)
-            # the multivariate chain rule at each unit: a sum over the layer above
-            dh = W.T @ dk
-            act = np.array([self.act_factor((self.k_node(l, i), self.h_node(l, i)), net.hidden,
-                                            float(self.k[l][i]), float(self.h[l][i]),
-                                            "activation").value for i in range(W.shape[1])])
-            dk = dk_of[l] = dh * act
+            dh, dk = fw[f"h{l}_grad"][0], fw[f"k{l}_grad"][0]
             grads.update({self.h_node(l, i): float(dh[i]) for i in range(len(dh))})
             grads.update({self.k_node(l, i): float(dk[i]) for i in range(len(dk))})
             if l <= l0:
                 continue
             above, hs, ks = self.layer_sym("k", l + 1), self.layer_sym("h", l), \
                 self.layer_sym("k", l)
+            # the multivariate chain rule at each unit: a sum over the layer above
             sum_text, sum_tex = self._sum_formula(l, above)
             terms = ""
             if l == l0 + 1:                     # the unit on the weight's chain, written out
-                unit = j0
-                above_grad = dk_of[l + 1]
-                parts = [f"{_paren(above_grad[m])}·{_paren(W[m, unit])}"
+                W, above_grad = net.weights(l), fw[f"k{l + 1}_grad"][0]
+                parts = [f"{_paren(above_grad[m])}·{_paren(W[m, j0])}"
                          for m in range(W.shape[0])]
                 shown = " + ".join(parts[:8]) + (" + …" if len(parts) > 8 else "")
-                hu = self.sym(self.h_node(l, unit)).text
-                terms = f"{hu} = {shown} = {_num(dh[unit])}"
+                hu = self.sym(self.h_node(l, j0)).text
+                terms = f"{hu} = {shown} = {_num(dh[j0])}"
             steps.append(Step(f"∂l/∂{hs.text}", sum_text, dh,
                               tuple(self.h_node(l, i) for i in range(len(dh))),
                               rf"\frac{{\partial l}}{{\partial {hs.tex}}}", sum_tex, terms))
+            text, tex, _ = _ACTIVATIONS[net.hidden]
             steps.append(Step(f"∂l/∂{ks.text}",
-                              f"∂l/∂{hs.text} ⊙ {_act_text(net.hidden, hs.text, ks.text)}", dk,
+                              f"∂l/∂{hs.text} ⊙ {_wrap(text(hs.text, ks.text))}", dk,
                               tuple(self.k_node(l, i) for i in range(len(dk))),
                               rf"\frac{{\partial l}}{{\partial {ks.tex}}}",
                               rf"\frac{{\partial l}}{{\partial {hs.tex}}} \odot "
-                              + _act_tex(net.hidden, hs.tex, ks.tex)))
-        dk = dk_of[l0 + 1]
-        if self.fused:
-            grads.update({f"k{L}[{m}]": grads[f"y[{m}]"] for m in range(K)})
+                              + _wrap(tex(hs.tex, ks.tex))))
+        dk = fw[f"k{l0 + 1}_grad"][0]
         src = 1.0 if i0 is None else float(self.h[l0][i0])
         g = float(dk[j0] * src)
         ws, kn = self.sym(self.weight), self.sym(self.k_node(l0 + 1, j0))
@@ -1014,22 +1033,6 @@ class _Derivation:
               nodes: list[str]) -> Step:
         return Step(f"∂l/∂{s.text}", txt[0], np.asarray(values, dtype=float), tuple(nodes),
                     rf"\frac{{\partial l}}{{\partial {s.tex}}}", txt[1])
-
-    # -- checks ---------------------------------------------------------------------------------
-
-    def finite_difference(self) -> tuple[float, float, float]:
-        """(central, backward, forward) difference quotients; params restored exactly."""
-        params, q, eps = self.net.params, self.index, self.eps
-        saved = params[q]
-        try:
-            f0 = vectorized.loss_only(self.net, self.X, self.T)
-            params[q] = saved + eps
-            fp = vectorized.loss_only(self.net, self.X, self.T)
-            params[q] = saved - eps
-            fm = vectorized.loss_only(self.net, self.X, self.T)
-        finally:
-            params[q] = saved
-        return (fp - fm) / (2 * eps), (f0 - fm) / eps, (fp - f0) / eps
 
     # -- the result ----------------------------------------------------------------------------
 
@@ -1059,10 +1062,11 @@ class _Derivation:
             chain.append(edges[0].factor)
             node = edges[0].nodes[-1]
         if branch is not None:
-            # the multivariate chain rule at the split (slide 30): Σ_m ∂l/∂a_m · ∂a_m/∂node
+            # the multivariate chain rule at the split (slide 30): Σ_m ∂l/∂a_m · ∂a_m/∂node,
+            # a softmax's logit into every y, or an activation into every k of the next layer
+            letter, l, _ = _unit(branch)
             s = self.sym(branch)
-            a = (_Sym("y") if branch.startswith("k") else
-                 self.layer_sym("k", int(re.match(r"[hx]\D*(\d*)", branch).group(1) or 0) + 1))
+            a = _Sym("y") if letter == "k" else self.layer_sym("k", l + 1)
             chain.append(Factor(f"∂l/∂{s.text}", f"Σₘ ∂l/∂{a.text}ₘ·∂{a.text}ₘ/∂{s.text}",
                                 _num(grads[branch]), grads[branch], (branch, "loss"),
                                 "accumulated", f"summed over {num_paths} paths",
@@ -1070,13 +1074,14 @@ class _Derivation:
                                 rf"\sum_m \frac{{\partial l}}{{\partial {a.tex}_m}}"
                                 rf"\frac{{\partial {a.tex}_m}}{{\partial {s.tex}}}"))
         chain.reverse()
-        _, gs = scalar.loss_and_grad(net, self.X, self.T)
         _, gv = vectorized.loss_and_grad(net, self.X, self.T)
-        engines = {"scalar": float(gs[self.index]), "vectorized": float(gv[self.index])}
-        fd, bwd, fwd = self.finite_difference()
-        tol = 1e-5 + 1e-3 * max(abs(fwd), abs(bwd))
-        at_kink = abs(fwd - bwd) > 2 * tol and min(fwd, bwd) - tol <= gradient \
-            <= max(fwd, bwd) + tol
+        engines = {"scalar": float(self.fw["grad"][self.index]),
+                   "vectorized": float(gv[self.index])}
+        # the central quotient, and the one-sided ones that tell a kink (params restored)
+        fd, fwd, bwd = difference_quotients(net, self.X, self.T, get_engine("vectorized"),
+                                            self.eps, indices=[self.index])
+        kink = at_kink(net, np.array([gradient]), fwd, bwd, atol=1e-5, rtol=1e-3)[0]
+        outputs = self.outputs()
         direction = -int(np.sign(gradient))
         ws = self.sym(self.weight)
         return Explanation(
@@ -1088,10 +1093,12 @@ class _Derivation:
             factors=tuple(chain), branch=branch, paths=tuple(paths), num_paths=num_paths,
             max_paths=self.max_paths, path_sum=path_sum, accumulated=tuple(steps),
             node_grads=grads, gradient=float(gradient), engines=engines,
-            finite_difference=float(fd), one_sided=(float(bwd), float(fwd)), eps=self.eps,
-            at_kink=bool(at_kink), update_direction=direction,
-            reading=tuple(self.reading(chain, paths, float(gradient), ws.text)),
-            context=tuple(self.context(chain)), symbols=self.symbols(), _edges=self.edge_set)
+            finite_difference=float(fd[0]), one_sided=(float(bwd[0]), float(fwd[0])),
+            eps=self.eps, at_kink=bool(kink), update_direction=direction,
+            reading=tuple(self.reading(chain, paths, float(gradient), ws.text, num_paths,
+                                       outputs)),
+            context=tuple(self.context(chain, outputs)), symbols=self.symbols(),
+            _edges=self.edge_set)
 
     def symbols(self) -> dict[str, str]:
         """The display symbol of the weight and of every unit (inputs, k, h, y, the loss)."""
@@ -1144,14 +1151,16 @@ class _Derivation:
                                 zs, -1))
         return out
 
-    def context(self, chain: list[Factor]) -> list[str]:
-        """What the loss wants of each output, when the chain does not start at one."""
+    def context(self, chain: list[Factor], outputs: list[tuple[str, str, int]]) -> list[str]:
+        """What the loss wants of each output (:meth:`outputs`), when the chain does not start
+        at one."""
         if chain[0].kind != "accumulated":
             return []
         arrows = {1: "up", -1: "down", 0: "where it is"}
-        return [f"{why}: l wants {node} {arrows[d]}" for why, node, d in self.outputs()]
+        return [f"{why}: l wants {node} {arrows[d]}" for why, node, d in outputs]
 
-    def reading(self, chain: list[Factor], paths: list[Path], g: float, w: str) -> list[str]:
+    def reading(self, chain: list[Factor], paths: list[Path], g: float, w: str,
+                num_paths: int, outputs: list[tuple[str, str, int]]) -> list[str]:
         """Slides 47-53: which way the loss wants each node on the chain to move, from the top
         down, and so which way gradient descent moves the weight."""
         arrows = {1: "up", -1: "down", 0: "unchanged"}
@@ -1161,11 +1170,10 @@ class _Derivation:
         want = -top.sign
         cmp = {1: "> 0", -1: "< 0", 0: "= 0"}
         if top.kind == "accumulated":
-            lines.append(f"summed over the {self.count_paths()} paths, {top.symbol} = "
+            lines.append(f"summed over the {num_paths} paths, {top.symbol} = "
                          f"{_num(top.value)} {cmp[top.sign]}: l wants {lower} {arrows[want]}")
         else:
-            m = int(re.search(r"\[(\d+)\]", top.nodes[0]).group(1))
-            why = self.outputs()[m][0]
+            why = outputs[_unit(top.nodes[0])[2]][0]     # the output the chain starts at
             lines.append(f"{why}, {top.symbol} = {top.formula} = {_num(top.value)} "
                          f"{cmp[top.sign]}: l wants {lower} {arrows[want]}"
                          + (f" ({top.note})" if top.note and top.sign == 0 else ""))
@@ -1198,20 +1206,3 @@ class _Derivation:
             lines.append(f"so {w} ← {w} − α·{_paren(g)}{plus}: {w} "
                          f"{'increases' if g < 0 else 'decreases'}")
         return lines
-
-
-def _parse_param(name: str) -> tuple[int, int, int | None]:
-    """``"W0[1,2]"`` -> (0, 1, 2), ``"b1[0]"`` -> (1, 0, None): layer, row, column."""
-    m = re.fullmatch(r"[Wb](\d+)\[(\d+)(?:,(\d+))?\]", name)
-    assert m is not None, name
-    return int(m.group(1)), int(m.group(2)), None if m.group(3) is None else int(m.group(3))
-
-
-def _act_text(name: str, hs: str, ks: str) -> str:
-    return {"sigmoid": f"{hs}(1 − {hs})", "tanh": f"(1 − {hs}²)", "relu": f"[{ks} > 0]",
-            "identity": "1"}[name]
-
-
-def _act_tex(name: str, hs: str, ks: str) -> str:
-    return {"sigmoid": f"{hs}(1-{hs})", "tanh": f"(1-{hs}^2)", "relu": f"[{ks} > 0]",
-            "identity": "1"}[name]
