@@ -26,15 +26,8 @@ from typing import Any
 import numpy as np
 
 from . import functions as F
+from .memory import aligned_empty
 from .validate import check_X
-
-
-def aligned_empty(n: int, align: int = 64) -> np.ndarray:
-    """An uninitialised float64 array of length n whose data starts on an ``align``-byte
-    boundary (a cache line: the kernels stream rows of W and X)."""
-    raw = np.empty(n + align // 8, dtype=np.float64)
-    offset = (-raw.ctypes.data % align) // 8
-    return raw[offset:offset + n]
 
 
 def glorot_uniform(rng: np.random.Generator, n_in: int, n_out: int) -> np.ndarray:
@@ -186,11 +179,12 @@ class MLP:
     def predict(self, X: Any) -> np.ndarray:
         """The output layer's values for a batch ``X`` of shape (n, sizes[0]) (probabilities
         for sigmoid and softmax outputs); a 1-D ``X`` is one example and gives a 1-D result."""
-        from . import vectorized
-
         Xc, single = check_X(self, X)
-        y = vectorized.forward(self, Xc)[-1][1]
-        return y[0] if single else y
+        h = Xc
+        for l in range(self.num_layers):
+            k = h @ self.weights(l).T + self.biases(l)
+            h = F.activate_array(self.output if l == self.num_layers - 1 else self.hidden, k)
+        return h[0] if single else h
 
     def copy(self) -> MLP:
         """An independent copy: same sizes, names and parameter values, its own buffer."""

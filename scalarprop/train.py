@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from . import vectorized
+from .engines import vectorized
 from .engines import ENGINE_NAMES, get_engine
 from .validate import check_batch
 
@@ -163,7 +163,7 @@ def train(net: Any, X: Any, T: Any, engine: str = "scalar", batch_size: int = 1,
         raise ValueError(f"seed={seed!r}: expected a non-negative integer")
 
     if engine == "scalar":
-        from .scalar_fast import aligned_copy
+        from .memory import aligned_copy
 
         Xc = aligned_copy(Xc)          # rows of X start on cache lines for the kernels
     rng = np.random.default_rng(seed)
@@ -200,8 +200,8 @@ def train(net: Any, X: Any, T: Any, engine: str = "scalar", batch_size: int = 1,
 
 def _epoch_function(engine: str):
     if engine == "scalar":
-        from .scalar import train_epoch
-        from .scalar_fast import sgd_epoch
+        from .engines.scalar import train_epoch
+        from .engines.scalar_fast import sgd_epoch
 
         def scalar_epoch(net, X, T, order, batch_size, lr, step_loss):
             # per-example SGD takes the fused kernel (same numbers to rounding, ~2x faster)
@@ -211,7 +211,7 @@ def _epoch_function(engine: str):
 
         return scalar_epoch
     if engine == "vectorized":
-        from .vectorized import train_epoch
+        from .engines.vectorized import train_epoch
         return train_epoch
     eng = get_engine(engine)
 

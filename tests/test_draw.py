@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from scalarprop import MLP, vectorized
-from scalarprop.draw import NEGATIVE, POSITIVE, draw
+from scalarprop.plot.network import NEGATIVE, POSITIVE, draw
 from scalarprop.examples import lecture_network
 
 REL = 5e-3   # three significant digits, as printed

@@ -103,7 +103,7 @@ def time_scalar(net: MLP, X: np.ndarray, T: np.ndarray, n: int, repeats: int,
 
 def _time_scalar_once(net: MLP, X: np.ndarray, T: np.ndarray, n: int, repeats: int,
                       mode: str) -> float:
-    from .. import scalar, scalar_fast
+    from ..engines import scalar, scalar_fast
 
     work = net.copy()
     Xa = scalar_fast.aligned_copy(X[:n])
@@ -135,7 +135,7 @@ def time_minibatch_scalar(net: MLP, X: np.ndarray, T: np.ndarray, batch: int, re
     """Minibatch steps with the scalar kernels: the lecture kernel, or prange over chunks."""
     import numba
 
-    from .. import scalar, scalar_fast
+    from ..engines import scalar, scalar_fast
 
     work = net.copy()
     Xb, Tb = X[:batch], T[:batch]
@@ -160,7 +160,7 @@ def time_minibatch_scalar(net: MLP, X: np.ndarray, T: np.ndarray, batch: int, re
 
 def time_vectorized(net: MLP, X: np.ndarray, T: np.ndarray, n: int, batch: int,
                     repeats: int) -> float:
-    from .. import vectorized
+    from ..engines import vectorized
 
     work = net.copy()
     order = np.arange(n, dtype=np.int64)
@@ -172,7 +172,7 @@ def time_vectorized(net: MLP, X: np.ndarray, T: np.ndarray, n: int, batch: int,
 def time_autodiff(net: MLP, X: np.ndarray, T: np.ndarray, n: int, batch: int,
                   repeats: int) -> float | None:
     try:
-        from .. import autodiff
+        from ..engines import autodiff
     except ImportError:
         return None
     if not hasattr(autodiff, "loss_and_grad"):
@@ -284,7 +284,7 @@ _UNCOMPILED_SNIPPET = """
 import json, sys, time
 import numpy as np
 from scalarprop.bench.suite import make_net, make_data, LR
-from scalarprop import scalar
+from scalarprop.engines import scalar
 sizes, n = json.loads(sys.argv[1]), int(sys.argv[2])
 res = {}
 for s in sizes:

@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 
-from ..gradcheck import check_gradients, compare_engines
+from ..checks.gradcheck import check_gradients, compare_engines
 from ..network import MLP
 from ._common import add_network_options, random_targets
 

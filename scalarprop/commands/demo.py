@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from ..data import load_synth
-from ..gradcheck import check_gradients
+from ..checks.gradcheck import check_gradients
 from ..network import MLP
 from ..train import train
 

@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from ..draw import MAX_UNITS, SHOWS
+from ..plot.network import MAX_UNITS, SHOWS
 from ..engines import ENGINE_NAMES
 from ._common import add_source_options, build_network, parse_values, random_targets
 
@@ -50,7 +50,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..draw import draw
+    from ..plot.network import draw
 
     ext = os.path.splitext(args.out)[1].lower()
     if ext not in FORMATS:

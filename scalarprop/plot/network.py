@@ -40,14 +40,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .engines import get_engine
-from .explain import _SUB, derive, node_symbol, parse_weight
-from .validate import check_T, check_X
+from ..engines import get_engine
+from ..explain import _SUB, derive, node_symbol, parse_weight
+from ..validate import check_T, check_X
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from .network import MLP
+    from ..network import MLP
 
 SHOWS = ("values", "gradients", "updates")
 #: a layer with more units than this is drawn with a gap
@@ -113,7 +113,7 @@ class _Example:
 
 def _check_args(net: MLP, x: Any, t: Any, weight: Any, show: str, max_units: Any
                 ) -> tuple[np.ndarray | None, np.ndarray | None, int | None]:
-    from .network import MLP
+    from ..network import MLP
 
     if not isinstance(net, MLP):
         raise ValueError(f"net: expected a scalarprop MLP, got {type(net).__name__}")

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..validate import check_batch
+from ...validate import check_batch
 from .core import TensorNode
 from .losses import FROM_PROBABILITIES
 from .mlp import AutodiffMLP

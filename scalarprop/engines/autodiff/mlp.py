@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..network import MLP
-from ..validate import check_T, check_X
+from ...network import MLP
+from ...validate import check_T, check_X
 from .core import TensorNode
 from .elementwise import relu, sigmoid, tanh
 from .losses import LOSSES

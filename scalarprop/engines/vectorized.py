@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from . import functions as F
-from .validate import check_batch
+from .. import functions as F
+from ..validate import check_batch
 
 
 def forward(net: Any, X: np.ndarray, params: np.ndarray | None = None

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..network import glorot_uniform
+from ...network import glorot_uniform
 from .core import TensorNode, as_value
 from .layer import linear
 

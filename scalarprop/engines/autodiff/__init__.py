@@ -34,7 +34,6 @@ from .arithmetic import (
     unbroadcast,
 )
 from .core import Op, OpNode, TensorNode
-from .draw import draw_graph
 from .elementwise import (
     Abs,
     Cos,
@@ -88,5 +87,4 @@ __all__ = [
     "Softmax", "LogSoftmax", "softmax", "log_softmax", "LinearMap", "linear",
     "Module", "Linear", "AutodiffMLP",
     "loss_and_grad", "loss", "nodes",
-    "draw_graph",
 ]

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from . import functions as F
-from .engines import get_engine
-from .validate import check_batch
+from .. import functions as F
+from ..engines import get_engine
+from ..validate import check_batch
 
 
 @dataclass
@@ -203,7 +203,7 @@ def _complex_step(net: Any, X: np.ndarray, T: np.ndarray, eng: Any, eps: float, 
     forward pass (:func:`scalarprop.vectorized.loss_at`), against ``eng``'s gradient.
     Networks with relu hidden units, the absolute or the hinge loss are not analytic: they
     get central differences (step ``eps``), and the report's note says so."""
-    from . import vectorized
+    from ..engines import vectorized
     from .testing import complex_step_gradient
 
     parts = vectorized.complex_unsafe_parts(net)

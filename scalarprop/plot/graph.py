@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .core import OpNode, TensorNode
-from .graph import tensor_labels, topological_order
+from ..engines.autodiff.core import OpNode, TensorNode
+from ..engines.autodiff.graph import tensor_labels, topological_order
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -126,7 +126,7 @@ def _paint(loss: TensorNode, ops: list[OpNode], tensors: dict[int, TensorNode],
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.collections import LineCollection
 
-    from ..draw import picture_class
+    from .network import picture_class
 
     ncols = int(max(p[0] for p in pos.values())) + 1
     nrows = max(sum(1 for p in pos.values() if p[0] == c) for c in range(ncols))

@@ -59,12 +59,12 @@ from typing import Any
 
 import numpy as np
 
-from . import functions as F
-from . import scalar, vectorized
-from .engines import get_engine
-from .gradcheck import at_kink, difference_quotients
-from .network import MLP
-from .validate import check_T, check_X
+from .. import functions as F
+from ..engines import scalar, vectorized
+from ..engines import get_engine
+from ..checks.gradcheck import at_kink, difference_quotients
+from ..network import MLP
+from ..validate import check_T, check_X
 
 #: the number of paths up to which every path is listed
 MAX_PATHS = 64

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from .functions import (
+from ..functions import (
     ABSOLUTE,
     BCE,
     CE,
@@ -47,7 +47,7 @@ from .functions import (
     activate_grad,
     log1pexp,
 )
-from .validate import check_batch
+from ..validate import check_batch
 
 # -- the kernels ---------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..functions import sigmoid_array, softplus_array
+from ...functions import sigmoid_array, softplus_array
 from .core import Op, TensorNode
 
 

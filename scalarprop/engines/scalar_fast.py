@@ -38,8 +38,8 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .functions import activate_grad
-from .network import aligned_empty
+from ..functions import activate_grad
+from ..memory import aligned_copy, aligned_empty
 from .scalar import activate_layer, backward, forward, loss_value, num_units, output_grad
 
 FAST = {"reassoc", "contract"}
@@ -239,13 +239,6 @@ def loss_and_grad_parallel_kernel(params, spec, X, T, nodes, grads, losses):
 # -- the Python boundary -------------------------------------------------------------------
 
 
-def aligned_copy(X: np.ndarray) -> np.ndarray:
-    """A C-contiguous copy of a 2-D float64 array whose data starts on a 64-byte boundary."""
-    out = aligned_empty(X.size).reshape(X.shape)
-    out[...] = X
-    return out
-
-
 def sgd_epoch(net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray, lr: float,
               step_loss: np.ndarray) -> int:
     """Per-example SGD for one epoch on checked arrays with the fused kernel. Same contract
@@ -267,7 +260,7 @@ def loss_and_grad_parallel(net: Any, X: Any, T: Any, chunks: int | None = None
                            ) -> tuple[float, np.ndarray]:
     """Like :func:`scalarprop.scalar.loss_and_grad`, over ``chunks`` (default: Numba's
     thread count) chunks of the batch in parallel."""
-    from .validate import check_batch
+    from ..validate import check_batch
 
     Xc, Tc = check_batch(net, X, T)
     C = numba.get_num_threads() if chunks is None else int(chunks)
