@@ -23,8 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .engines import vectorized
-from .engines import ENGINE_NAMES, get_engine
+from .engines import ENGINE_NAMES, get_engine, vectorized
 from .validate import check_batch
 
 

@@ -18,8 +18,8 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from scalarprop import MLP, vectorized
-from scalarprop.plot.network import NEGATIVE, POSITIVE, draw
 from scalarprop.examples import lecture_network
+from scalarprop.plot.network import NEGATIVE, POSITIVE, draw
 
 REL = 5e-3   # three significant digits, as printed
 

@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from cases import HEADS, SMOOTH_HEADS, make_case
-
-from scalarprop import MLP, check_gradients, vectorized
-from scalarprop.examples import lecture_network
 from scalarprop.testing import (
     GradientMismatchError,
     assert_gradients_close,
     complex_step_gradient,
 )
+
+from scalarprop import MLP, check_gradients, vectorized
+from scalarprop.examples import lecture_network
 
 SMOOTH_HIDDEN = ("sigmoid", "tanh", "identity")
 SMOOTH_CASES = [(h, o, l, d) for d in range(4) for h in (SMOOTH_HIDDEN if d else ("sigmoid",))

@@ -13,8 +13,8 @@ import time
 
 import numpy as np
 
-from ..data import load_synth
 from ..checks.gradcheck import check_gradients
+from ..data import load_synth
 from ..network import MLP
 from ..train import train
 

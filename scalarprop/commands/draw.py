@@ -7,8 +7,8 @@ import os
 
 import numpy as np
 
-from ..plot.network import MAX_UNITS, SHOWS
 from ..engines import ENGINE_NAMES
+from ..plot.network import MAX_UNITS, SHOWS
 from ._common import add_source_options, build_network, parse_values, random_targets
 
 FORMATS = (".png", ".svg")

@@ -39,7 +39,6 @@ import numpy as np
 from numba import njit, prange
 
 from ..functions import activate_grad
-from ..memory import aligned_copy, aligned_empty
 from .scalar import activate_layer, backward, forward, loss_value, num_units, output_grad
 
 FAST = {"reassoc", "contract"}

@@ -60,9 +60,8 @@ from typing import Any
 import numpy as np
 
 from .. import functions as F
-from ..engines import scalar, vectorized
-from ..engines import get_engine
 from ..checks.gradcheck import at_kink, difference_quotients
+from ..engines import get_engine, scalar, vectorized
 from ..network import MLP
 from ..validate import check_T, check_X
 
