@@ -51,7 +51,7 @@ def engine_nodes(net, x, t):
         if m:
             for j, v in enumerate(arr[0]):
                 (grad if m.group(3) else value)[f"{m.group(1)}{m.group(2)}[{j}]"] = v
-    value["l"] = nd["loss"]
+    value["loss"] = nd["loss"]
     return value, grad, nd["grad"]
 
 
@@ -65,10 +65,10 @@ def test_lecture_values_are_the_slides_numbers():
     assert nodes["h1[1]"] == "0.99"          # h2 = .99
     assert nodes["h2[0]"] == "10.1"          # y = 10.1
     assert nodes["t[0]"] == "12.1"
-    assert nodes["l"] == "4"                 # (10.1 - 12.1)^2
+    assert nodes["loss"] == "4"                 # (10.1 - 12.1)^2
     assert nodes["x[0]"] == "-1" and nodes["x[1]"] == "2"
     names = texts(fig, "name")
-    assert [names[k] for k in ("x[0]", "k1[1]", "h1[1]", "h2[0]", "t[0]", "l")] == \
+    assert [names[k] for k in ("x[0]", "k1[1]", "h1[1]", "h2[0]", "t[0]", "loss")] == \
         ["x₁", "k₂", "h₂", "y", "t", "l"]
     # every edge shows its weight, every bias too
     edges = texts(fig, "edge")
@@ -86,7 +86,7 @@ def test_lecture_gradients_are_the_slides_numbers():
     assert close(edges["W0[1,0]"], w12)
     assert nodes["h2[0]"] == "-4"                              # dl/dy = 2(y - t)
     assert nodes["h1[1]"] == "8"                               # dl/dh2 = dl/dy v2
-    assert nodes["l"] == "1"                                   # dl/dl
+    assert nodes["loss"] == "1"                                   # dl/dl
 
 
 def test_lecture_updates_follow_slides_47_to_53():
@@ -115,7 +115,7 @@ def check_numbers(fig, net, x, t, show):
     for key, text in nodes.items():
         if key.startswith(("x", "t")):
             continue
-        want = value[key] if show == "values" else sign * (1.0 if key == "l" else grad[key])
+        want = value[key] if show == "values" else sign * (1.0 if key == "loss" else grad[key])
         assert close(text, want), (key, text, want)
     for name, text in texts(fig, "edge").items():
         i = net.param_index(name)
@@ -283,14 +283,14 @@ def test_w12_highlights_exactly_the_paths_through_h2():
     net, x, t = lecture_network()
     fig = draw(net, x, t, weight="w12", show="gradients")
     drawn = paths(fig)
-    assert drawn == [("W0[1,0]", "k1[1]", "h1[1]", "k2[0]", "y[0]", "loss")]
+    assert drawn == [("W0[1,0]", "k1[1]", "h1[1]", "k2[0]", "h2[0]", "loss")]
     # and on the canvas the line runs through x1, k2, h2, y, l, and no other hidden unit
     from matplotlib.lines import Line2D
 
     line = next(a for a in fig.findobj(Line2D) if (a.get_gid() or "").startswith("path:"))
     points = set(zip(*line.get_data()))
     pos = name_positions(fig)
-    for key in ("x[0]", "k1[1]", "h1[1]", "h2[0]", "l"):
+    for key in ("x[0]", "k1[1]", "h1[1]", "h2[0]", "loss"):
         assert pos[key] in points, key
     for key in ("x[1]", "k1[0]", "h1[0]", "k1[2]", "h1[2]"):
         assert pos[key] not in points, key

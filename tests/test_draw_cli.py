@@ -26,7 +26,7 @@ def test_svg_by_the_extension_with_the_numbers_in_it(tmp_path):
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
     # text kept as text, labelled by the gids: dl/dv2 = -3.96 is on the edge W1[0,1]
     ids = {el.get("id") for el in root.iter()}
-    assert "edge:W1[0,1]" in ids and "node:l" in ids
+    assert "edge:W1[0,1]" in ids and "node:loss" in ids
 
 
 def test_sizes_seed_and_a_saved_model_draw_the_same_network(tmp_path):
@@ -45,7 +45,7 @@ def test_weight_highlights_its_paths_in_the_file(tmp_path):
     out = tmp_path / "w.svg"
     assert main(["draw", "--example", "lecture", "--weight", "w12", "--out", str(out)]) == 0
     ids = {el.get("id") for el in ET.parse(out).getroot().iter()}
-    assert "path:W0[1,0]>k1[1]>h1[1]>k2[0]>y[0]>loss" in ids and "chain" in ids
+    assert "path:W0[1,0]>k1[1]>h1[1]>k2[0]>h2[0]>loss" in ids and "chain" in ids
 
 
 def test_no_example_draws_the_weights(tmp_path):

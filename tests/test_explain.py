@@ -56,7 +56,7 @@ def test_dl_dw12_is_the_product_of_four_local_derivatives():
     assert "∂l/∂w₁₂ = ∂l/∂y · ∂y/∂h₂ · ∂h₂/∂k₂ · ∂k₂/∂w₁₂" in text
     assert "= 2(y − t) · v₂ · h₂(1 − h₂) · x₁" in text
     assert "= 2(10.1 − 12.1) · (−2) · 0.99(1 − 0.99) · (−1)" in text
-    assert e.path_nodes == [("W0[1,0]", "k1[1]", "h1[1]", "k2[0]", "y[0]", "loss")]
+    assert e.path_nodes == [("W0[1,0]", "k1[1]", "h1[1]", "k2[0]", "h2[0]", "loss")]
     md = e._repr_markdown_()
     assert r"\frac{\partial l}{\partial w_{12}}" in md and "$$" in md
     assert r"h_{2}(1-h_{2})" in md

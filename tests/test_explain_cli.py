@@ -26,7 +26,7 @@ def test_json_carries_the_numbers(capsys):
     assert d["weight"] == "W0[1,0]" and d["lecture_name"] == "w12"
     assert d["gradient"] == pytest.approx(-0.0792, abs=1e-12)
     assert [f["value"] for f in d["factors"]] == pytest.approx([-4, -2, 0.0099, -1], abs=1e-12)
-    assert d["paths"][0]["nodes"] == ["W0[1,0]", "k1[1]", "h1[1]", "k2[0]", "y[0]", "loss"]
+    assert d["paths"][0]["nodes"] == ["W0[1,0]", "k1[1]", "h1[1]", "k2[0]", "h2[0]", "loss"]
     assert d["update_direction"] == 1
 
 

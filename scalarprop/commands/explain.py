@@ -64,6 +64,6 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps([r.to_dict() for r in results] if len(results) > 1
                          else results[0].to_dict(), indent=2, ensure_ascii=False))
     else:
-        render = (lambda r: r._repr_markdown_()) if args.format == "markdown" else str
-        print(("\n\n" + "-" * 72 + "\n\n").join(render(r) for r in results))
+        texts = [r.to_markdown() if args.format == "markdown" else str(r) for r in results]
+        print(("\n\n" + "-" * 72 + "\n\n").join(texts))
     return 0 if all(r.agrees() for r in results) else 1

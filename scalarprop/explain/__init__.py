@@ -28,14 +28,21 @@ Naming a weight
       With several outputs ``"v2"`` and ``"c"`` are refused (name the output). Indices above 9
       need a comma (``"w1,12"``); ``"w_{1,2}"`` and ``"w1,2"`` are accepted everywhere.
 
-Node identifiers (``Path.nodes``, ``Factor.nodes``, :meth:`Explanation.edges`), the scheme a
-drawing can highlight: a parameter by its name (``"W0[1,0]"``), ``"x[i]"`` an input,
-``"k{l}[j]"`` and ``"h{l}[j]"`` the pre-activation and activation of unit ``j`` of layer ``l``
-(``l = 1..L`` and ``j`` zero-based, as :func:`scalarprop.scalar.split_nodes` numbers them),
-``"y[m]"`` the output (the last layer's activation, never ``h{L}``; its pre-activation, the
-logit, is ``"k{L}[m]"``) and ``"loss"``. A path runs from the weight up to the loss::
+Node identifiers (``Path.nodes``, ``Factor.nodes``, :meth:`Explanation.edges`), the one
+scheme that :func:`scalarprop.draw`, the engines' ``nodes(net, X, T)`` and the explorer page
+share: a unit's identifier is the engine's key for its layer with the unit's zero-based index,
+so ``nodes(net, X, T)["h1"][n, 2]`` is the value of node ``"h1[2]"``:
 
-    ("W0[1,0]", "k1[1]", "h1[1]", "k2[0]", "y[0]", "loss")
+* ``"x[i]"`` an input;
+* ``"k{l}[j]"`` and ``"h{l}[j]"`` the pre-activation and activation of unit ``j`` of layer
+  ``l = 1..L``; the last layer's ``"h{L}[m]"`` is the output ``y_m`` and ``"k{L}[m]"`` its
+  logit ``z_m``;
+* ``"t[m]"`` a target (``"t[0]"`` the class index for ``ce``), ``"loss"`` the loss;
+* a parameter by its name (``"W0[1,0]"``, ``"b1[0]"``).
+
+A path runs from the weight up to the loss::
+
+    ("W0[1,0]", "k1[1]", "h1[1]", "k2[0]", "h2[0]", "loss")
 
 For ``bce`` and ``ce`` the loss is computed from the logits, as the engines compute it, so
 those paths end ``…, "k{L}[m]", "loss"`` with ``∂l/∂z_m = y_m − t_m``. With an identity
@@ -72,7 +79,7 @@ SATURATED = 0.2
 
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _SUP = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
-_NODE = re.compile(r"([kh])(\d+)\[(\d+)\]|([xy])\[(\d+)\]|([Wb])(\d+)\[(\d+)(?:,(\d+))?\]|loss")
+_NODE = re.compile(r"([kh])(\d+)\[(\d+)\]|(x)\[(\d+)\]|([Wb])(\d+)\[(\d+)(?:,(\d+))?\]|loss")
 
 
 # -- the result ------------------------------------------------------------------------------
@@ -140,6 +147,24 @@ class Step:
     terms: str = ""           # the one unit on the weight's chain, its sum written out
 
 
+def _plain(v: Any) -> Any:
+    """Numbers as JSON takes them: floats and lists of floats, None for NaN and infinities."""
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return [_plain(x) for x in v]
+    if v is None:
+        return None
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+def _factor_dict(f: Factor) -> dict[str, Any]:
+    return {"symbol": f.symbol, "formula": f.formula, "latex_symbol": f.latex_symbol,
+            "latex_formula": f.latex_formula, "numbers": f.numbers, "value": _plain(f.value),
+            "sign": f.sign, "kind": f.kind, "nodes": list(f.nodes), "note": f.note}
+
+
 @dataclass
 class Explanation:
     """What :func:`explain` found; ``str()`` is the derivation, ``_repr_markdown_`` renders it
@@ -156,7 +181,9 @@ class Explanation:
         path_sum: the sum of the paths' products (the multivariate chain rule), or None.
         accumulated: the accumulated form, top (the loss) down, as :class:`Step` s.
         node_grads: ``∂l/∂node`` for every unit's node identifier, from the scalar engine's
-            backward pass (no ``y[m]`` for bce and ce, whose loss reads the logits).
+            backward pass (no output ``h{L}[m]`` for bce and ce, whose loss reads the logits).
+        node_values: the value of every node identifier in the forward pass (the inputs, every
+            unit, the targets ``t[m]`` and ``loss``).
         gradient: ∂l/∂weight from this derivation (the path sum, else the accumulated form).
         engines: the gradient of each engine (``"scalar"``, ``"vectorized"``).
         finite_difference: the central difference quotient with step ``eps``;
@@ -189,6 +216,7 @@ class Explanation:
     path_sum: float | None
     accumulated: tuple[Step, ...]
     node_grads: dict[str, float]
+    node_values: dict[str, float]
     gradient: float
     engines: dict[str, float]
     finite_difference: float
@@ -238,27 +266,45 @@ class Explanation:
         return all(abs(v - self.gradient) <= tol * scale for v in self.engines.values())
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain numbers and strings (JSON-ready)."""
-        def factor(f: Factor) -> dict[str, Any]:
-            return {"symbol": f.symbol, "formula": f.formula, "numbers": f.numbers,
-                    "value": f.value, "sign": f.sign, "kind": f.kind, "nodes": list(f.nodes),
-                    "note": f.note}
-
+        """Everything as plain dicts, lists, floats and strings, for ``json.dumps`` and for a
+        page that shows the derivation: the parameter, its chain of local derivatives (each
+        factor's symbol and formula as text and TeX, its numbers and value, the node
+        identifiers it spans), every path with its product and their sum (or, beyond
+        ``max_paths``, the accumulated form), the engines' and the finite difference's values,
+        the gradient-descent reading, the node identifiers and edges on the paths (to
+        highlight), every node's value, ``∂l/∂node`` and display symbol, and the derivation
+        as ``str()`` prints it (``"text"``) and as :meth:`to_markdown` writes it
+        (``"markdown"``). A number that is not finite becomes None (JSON has no NaN)."""
+        edges = sorted(self.edges())
         return {
-            "weight": self.weight, "index": self.index, "value": self.value,
-            "symbol": self.symbol, "lecture_name": self.lecture_name, "network": self.network,
-            "x": self.x.tolist(), "t": self.t.tolist(), "y": self.y.tolist(), "loss": self.loss,
-            "factors": [factor(f) for f in self.factors], "branch": self.branch,
+            "weight": self.weight, "index": self.index, "value": _plain(self.value),
+            "symbol": self.symbol, "latex": self.latex, "lecture_name": self.lecture_name,
+            "network": self.network,
+            "x": _plain(self.x), "t": _plain(self.t), "y": _plain(self.y),
+            "loss": _plain(self.loss),
+            "chain": {"symbol": f"∂l/∂{self.symbol}",
+                      "latex": rf"\frac{{\partial l}}{{\partial {self.latex}}}",
+                      "product": _plain(self.product)},
+            "factors": [_factor_dict(f) for f in self.factors], "branch": self.branch,
             "num_paths": self.num_paths, "max_paths": self.max_paths,
-            "paths": [{"nodes": list(p.nodes), "value": p.value,
-                       "factors": [factor(f) for f in p.factors]} for p in self.paths],
-            "path_sum": self.path_sum,
-            "accumulated": [{"symbol": s.symbol, "formula": s.formula, "nodes": list(s.nodes),
-                             "values": s.values.tolist()} for s in self.accumulated],
-            "gradient": self.gradient, "engines": dict(self.engines),
-            "finite_difference": self.finite_difference, "eps": self.eps,
-            "one_sided": list(self.one_sided), "at_kink": self.at_kink,
+            "paths": [{"nodes": list(p.nodes), "symbols": list(p.symbols),
+                       "factors": [_factor_dict(f) for f in p.factors],
+                       "value": _plain(p.value)} for p in self.paths],
+            "path_sum": _plain(self.path_sum),
+            "accumulated": [{"symbol": s.symbol, "formula": s.formula,
+                             "latex_symbol": s.latex_symbol, "latex_formula": s.latex_formula,
+                             "nodes": list(s.nodes), "values": _plain(s.values),
+                             "terms": s.terms} for s in self.accumulated],
+            "gradient": _plain(self.gradient), "engines": _plain(self.engines),
+            "finite_difference": _plain(self.finite_difference), "eps": self.eps,
+            "one_sided": _plain(list(self.one_sided)), "at_kink": self.at_kink,
             "update_direction": self.update_direction, "reading": list(self.reading),
+            "context": list(self.context),
+            "nodes": sorted({n for edge in edges for n in edge}),
+            "edges": [list(e) for e in edges],
+            "node_values": _plain(self.node_values), "node_grads": _plain(self.node_grads),
+            "symbols": dict(self.symbols),
+            "text": str(self), "markdown": self.to_markdown(),
         }
 
     # -- for people -----------------------------------------------------------------------------
@@ -322,6 +368,10 @@ class Explanation:
         return self.symbols.get(str(node), str(node))
 
     def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def to_markdown(self) -> str:
+        """The derivation in Markdown with LaTeX (what a notebook shows)."""
         w = self.latex
         eq = [rf"\frac{{\partial l}}{{\partial {w}}}",
               r" \, ".join(f.latex_symbol for f in self.factors),
@@ -654,11 +704,9 @@ def _node_sym(net: MLP, node: str) -> _Sym:
                           None if m.group(9) is None else int(m.group(9)))
     letter, l, j = _unit(node)
     one = net.sizes[-1] == 1
-    if l == net.num_layers:                             # the logit; y itself if y = z
-        z = "y" if net.output == "identity" else "z"
-        return _Sym(z) if one else _Sym(z, (j + 1,))
-    if letter == "y" and one:
-        return _Sym("y")
+    if l == net.num_layers:                 # the output y, and its logit z (y itself if y = z)
+        name = "y" if letter == "h" or net.output == "identity" else "z"
+        return _Sym(name) if one else _Sym(name, (j + 1,))
     return _Sym(letter, (j + 1,), l if letter in "kh" and net.num_layers != 2 else None)
 
 
@@ -676,14 +724,14 @@ def _param_sym(net: MLP, kind: str, l: int, j: int, i: int | None) -> _Sym:
     return _Sym("b", (j + 1,), l + 1)
 
 
-def _unit(node: str) -> tuple[str, int | None, int]:
+def _unit(node: str) -> tuple[str, int, int]:
     """A unit's node identifier as ``(letter, layer, index)``: ``"h1[2]"`` -> ``("h", 1, 2)``,
-    ``"x[0]"`` -> ``("x", 0, 0)``, ``"y[1]"`` -> ``("y", None, 1)``."""
+    ``"x[0]"`` -> ``("x", 0, 0)``."""
     m = _NODE.fullmatch(node)
     assert m is not None and (m.group(1) or m.group(4)), node
     if m.group(1):
         return m.group(1), int(m.group(2)), int(m.group(3))
-    return m.group(4), (0 if m.group(4) == "x" else None), int(m.group(5))
+    return "x", 0, int(m.group(5))
 
 
 #: the top of the backward pass as the accumulated form writes it (text, TeX): ∂l/∂y by loss
@@ -766,14 +814,12 @@ class _Derivation:
     def h_node(self, l: int, j: int) -> str:
         if l == 0:
             return f"x[{j}]"
-        return f"y[{j}]" if l == self.L else f"h{l}[{j}]"
+        return f"h{l}[{j}]"
 
     def value(self, node: str) -> float:
         """The forward pass's value of a unit node."""
         letter, l, j = _unit(node)
-        if letter in "kh":
-            return float((self.k if letter == "k" else self.h)[l][j])
-        return float((self.x if letter == "x" else self.y)[j])
+        return float((self.k if letter == "k" else self.h)[l][j])    # h[0] is x
 
     # -- local derivatives ------------------------------------------------------------------
 
@@ -808,7 +854,7 @@ class _Derivation:
         """∂l/∂y_m, or ∂l/∂z_m for bce and ce (from the logits, as the engines compute it)."""
         loss, y, t = self.net.loss, float(self.y[m]), float(self.t[0 if self.net.loss == "ce"
                                                                   else m])
-        ys, ts = self.sym(f"y[{m}]"), self.t_sym(m)
+        ys, ts = self.sym(self.h_node(self.L, m)), self.t_sym(m)
         nodes = (node, "loss")
         if loss == "squared":
             return self.factor(nodes, "loss", (f"2({ys.text} − {ts.text})",
@@ -854,7 +900,8 @@ class _Derivation:
         if node == self.weight:                          # the parameter: into its k
             kind, l, j, i = self.position
             kn = self.k_node(l + 1, j)
-            nodes = (node, kn, f"y[{j}]") if (l + 1 == L and self.fused) else (node, kn)
+            fused = l + 1 == L and self.fused
+            nodes = (node, kn, self.h_node(L, j)) if fused else (node, kn)
             if kind == "b":
                 f = self.factor(nodes, "bias", ("1", "1"), "1", 1.0)
             else:
@@ -878,8 +925,8 @@ class _Derivation:
                 edges = []
                 for jj in range(self.K):
                     yj, ym = float(self.y[jj]), float(self.y[j])
-                    a, b = self.sym(f"y[{jj}]"), self.sym(f"y[{j}]")
-                    nodes = (node, f"y[{jj}]")
+                    a, b = self.sym(self.h_node(self.L, jj)), self.sym(self.h_node(self.L, j))
+                    nodes = (node, self.h_node(self.L, jj))
                     if jj == j:
                         f = self.factor(nodes, "output", (f"{a.text}(1 − {a.text})",
                                                           f"{a.tex}(1-{a.tex})"),
@@ -892,21 +939,23 @@ class _Derivation:
                                         "softmax: every output depends on every logit")
                     edges.append(_Edge(nodes, f))
                 return edges
-            nodes = (node, f"y[{j}]")               # element-wise output (sigmoid)
+            nodes = (node, self.h_node(self.L, j))               # element-wise output (sigmoid)
             return [_Edge(nodes, self.act_factor(nodes, net.output, k, float(self.y[j]),
                                                  "output"))]
-        if letter in "hx":                               # a hidden activation: into every k
-            i, W = j, net.weights(l)
-            edges = []
-            for j in range(net.sizes[l + 1]):
-                kn = self.k_node(l + 1, j)
-                nodes = (node, kn, f"y[{j}]") if (l + 1 == L and self.fused) else (node, kn)
-                s, v = _param_sym(net, "W", l, j, i), float(W[j, i])
-                note = "negative weight: flips the sign" if v < 0 else ""
-                edges.append(_Edge(nodes, self.factor(nodes, "weight", (s.text, s.tex),
-                                                      _num(v), v, note)))
-            return edges
-        return [_Edge((node, "loss"), self.loss_factor(node, j))]      # y[j]
+        if letter == "h" and l == L:                     # the output: into the loss
+            return [_Edge((node, "loss"), self.loss_factor(node, j))]
+        # an input or a hidden activation: into every k of the next layer
+        i, W = j, net.weights(l)
+        edges = []
+        for j in range(net.sizes[l + 1]):
+            kn = self.k_node(l + 1, j)
+            fused = l + 1 == L and self.fused
+            nodes = (node, kn, self.h_node(L, j)) if fused else (node, kn)
+            s, v = _param_sym(net, "W", l, j, i), float(W[j, i])
+            note = "negative weight: flips the sign" if v < 0 else ""
+            edges.append(_Edge(nodes, self.factor(nodes, "weight", (s.text, s.tex),
+                                                  _num(v), v, note)))
+        return edges
 
     def count_paths(self) -> int:
         """How many paths lead from the weight to the loss (per layer: fully connected)."""
@@ -969,7 +1018,7 @@ class _Derivation:
             steps.append(self._step(zs, _LOSS_GRAD[net.loss], dz, logits))
         else:
             dy = fw[f"h{L}_grad"][0]
-            outputs = [f"y[{m}]" for m in range(K)]
+            outputs = [self.h_node(self.L, m) for m in range(K)]
             steps.append(self._step(ys, _LOSS_GRAD[net.loss], dy, outputs))
             grads.update({node: float(dy[m]) for m, node in enumerate(outputs)})
             if net.output in _OUTPUT_GRAD:          # through the output activation
@@ -1091,13 +1140,24 @@ class _Derivation:
             x=self.x.copy(), t=self.t.copy(), forward=self.forward, loss=self.loss,
             factors=tuple(chain), branch=branch, paths=tuple(paths), num_paths=num_paths,
             max_paths=self.max_paths, path_sum=path_sum, accumulated=tuple(steps),
-            node_grads=grads, gradient=float(gradient), engines=engines,
+            node_grads=grads, node_values=self.node_values(), gradient=float(gradient),
+            engines=engines,
             finite_difference=float(fd[0]), one_sided=(float(bwd[0]), float(fwd[0])),
             eps=self.eps, at_kink=bool(kink), update_direction=direction,
             reading=tuple(self.reading(chain, paths, float(gradient), ws.text, num_paths,
                                        outputs)),
             context=tuple(self.context(chain, outputs)), symbols=self.symbols(),
             _edges=self.edge_set)
+
+    def node_values(self) -> dict[str, float]:
+        """The forward pass's value of every node identifier (see the module doc)."""
+        values = {f"x[{i}]": float(v) for i, v in enumerate(self.x)}
+        for l in range(1, self.L + 1):
+            values.update({self.k_node(l, j): float(v) for j, v in enumerate(self.k[l])})
+            values.update({self.h_node(l, j): float(v) for j, v in enumerate(self.h[l])})
+        values.update({f"t[{m}]": float(v) for m, v in enumerate(self.t)})
+        values["loss"] = float(self.loss)
+        return values
 
     def symbols(self) -> dict[str, str]:
         """The display symbol of the weight and of every unit (inputs, k, h, y, the loss)."""
@@ -1116,7 +1176,7 @@ class _Derivation:
         net, out = self.net, []
         for m in range(self.K):
             y = float(self.y[m])
-            ys = self.sym(f"y[{m}]").text
+            ys = self.sym(self.h_node(self.L, m)).text
             zs = self.sym(f"k{self.L}[{m}]").text
             if net.loss in ("squared", "absolute"):
                 t = float(self.t[m])

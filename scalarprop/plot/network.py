@@ -22,13 +22,13 @@ unit with value ``a_i`` (``Σ_j |W[j,i]|`` without an example), and the largest 
 output. Units the highlighted weight touches, and the target class, are always kept.
 
 Every text artist carries a ``gid`` that names what it shows, so a program (or a test) can read
-the picture back: ``"node:k1[2]"`` (node keys as :func:`scalarprop.scalar.split_nodes` names
-them, zero-based: ``k{l}[j]``, ``h{l}[j]``; ``x[i]`` the inputs, ``t[j]`` the target, ``l`` the
-loss), ``"edge:W0[1,0]"`` and ``"edge:b0[1]"`` (parameter names), ``"gap:x"`` and
+the picture back: ``"node:k1[2]"`` (the node identifiers of :mod:`scalarprop.explain`,
+zero-based: ``x[i]`` the inputs, ``k{l}[j]``, ``h{l}[j]``, the output ``h{L}[m]``, ``t[m]`` the
+target, ``loss``), ``"edge:W0[1,0]"`` and ``"edge:b0[1]"`` (parameter names), ``"gap:x"`` and
 ``"gap:1"`` (the gap markers of the inputs and of layer 1), ``"chain"`` (the derivation).
-Highlighted paths are ``Line2D`` artists whose gid lists the path in explain's node
-identifiers, ``"path:W0[1,0]>k1[1]>h1[1]>k2[0]>y[0]>loss"`` (beyond explain's ``max_paths``
-one ``LineCollection``, ``"paths:edges"``, of the edges on some path).
+Highlighted paths are ``Line2D`` artists whose gid lists the path's node identifiers,
+``"path:W0[1,0]>k1[1]>h1[1]>k2[0]>h2[0]>loss"`` (beyond explain's ``max_paths`` one
+``LineCollection``, ``"paths:edges"``, of the edges on some path).
 """
 
 from __future__ import annotations
@@ -157,7 +157,7 @@ def _example(net: MLP, X: np.ndarray, T: np.ndarray, nodes: dict[str, Any]) -> _
             for j, (v, g) in enumerate(zip(nodes[f"{part}{l}"][0], nodes[f"{part}{l}_grad"][0])):
                 value[f"{part}{l}[{j}]"] = float(v)
                 grad[f"{part}{l}[{j}]"] = float(g)
-    value["l"], grad["l"] = float(nodes["loss"]), 1.0
+    value["loss"], grad["loss"] = float(nodes["loss"]), 1.0
     if net.loss == "ce":
         value["t[0]"] = float(T[0, 0])
     else:
@@ -273,8 +273,6 @@ def node_label(net: MLP, part: str, layer: int, i: int) -> str:
         return "t" if one else "t" + str(i + 1).translate(_SUB)
     if part == "x":
         return node_symbol(net, f"x[{i}]")
-    if part == "h" and layer == net.num_layers:
-        return node_symbol(net, f"y[{i}]")
     return node_symbol(net, f"{part}{layer}[{i}]")
 
 
@@ -329,7 +327,11 @@ class _Painter:
             for i, yv in c.y.items():
                 self.pos[c.key(i)] = (c.x, yv)
         out = cols[-2]
-        self.pos["l"] = (out.x + 1.1, 0.0)
+        self.pos["loss"] = (out.x + 1.1, 0.0)
+        L = net.num_layers
+        if net.output == "identity":         # y = z: the logit k{L} is drawn as y itself
+            for i in out.units:
+                self.pos[f"k{L}[{i}]"] = self.pos[f"h{L}[{i}]"]
         self.small = slots > 8
 
     # what a node and a parameter show -----------------------------------------------------
@@ -361,7 +363,7 @@ class _Painter:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
         # sizes in inches: a column of nodes every 0.42 in, margins for title and legend
-        span = self.pos["l"][0] + 1.2
+        span = self.pos["loss"][0] + 1.2
         side = 4.8 if self.explanation is not None else 0.0
         width = 1.2 * span + 0.4 + side
         height = max(3.2, 0.42 * max(self.slots, 2) + 1.6)
@@ -373,7 +375,7 @@ class _Painter:
         bottom, top = 0.45 / height, 1.0 - 0.75 / height
         ax = fig.add_axes((0.2 / width, bottom, right - 0.3 / width, top - bottom))
         ax.set_axis_off()
-        ax.set_xlim(-0.6, self.pos["l"][0] + 0.6)
+        ax.set_xlim(-0.6, self.pos["loss"][0] + 0.6)
         # room for a value label above the top node and a bias label below the bottom one
         half = (max(self.slots, 2) - 1) / 2.0
         ax.set_ylim(-half - 0.75, half + 0.8)
@@ -464,7 +466,7 @@ class _Painter:
                          for i in a.units for j in b.units]
             else:
                 segs += [((a.x, a.y[int(i)]), (b.x, b.y[int(i)])) for i in a.units]
-        lx, ly = self.pos["l"]
+        lx, ly = self.pos["loss"]
         for c in self.cols[-2:]:
             segs += [((c.x, c.y[int(i)]), (lx, ly)) for i in c.units]
         # thin when there are many (a softmax joins every o to every y)
@@ -510,18 +512,18 @@ class _Painter:
                         fontsize=self.fontsize, style="italic", color="#555555", zorder=6,
                         gid="gap:x" if c.part == "x" else f"gap:{c.layer}",
                         bbox=dict(boxstyle="round,pad=0.2", fc="#f4f4f4", ec="#bbbbbb"))
-        lx, ly = self.pos["l"]
+        lx, ly = self.pos["loss"]
         xs.append(lx)
         ys.append(ly)
-        v = self.node_number("l")
+        v = self.node_number("loss")
         colours.append("#fff1c9" if v is None or self.show == "values" else
                        ("#d6e4f5" if v > 0 else "#f5d9d2"))
         edge.append("#333333")
         ax.text(lx, ly, "l", ha="center", va="center", fontsize=self.fontsize + 1, zorder=6,
-                gid="name:l")
+                gid="name:loss")
         if v is not None:
             ax.annotate(fmt(v), (lx, ly), xytext=(0, 12), textcoords="offset points",
-                        ha="center", va="bottom", fontsize=self.fontsize, zorder=7, gid="node:l")
+                        ha="center", va="bottom", fontsize=self.fontsize, zorder=7, gid="node:loss")
         size = 260 if self.small else 420
         ax.scatter(xs, ys, s=size, c=colours, edgecolors=edge, linewidths=1.0, zorder=5,
                    gid="nodes")
@@ -550,9 +552,9 @@ class _Painter:
                 continue
             ax.text(c.x, 1.0, text, ha="center", va="bottom", fontsize=self.fontsize,
                     color="#444444", gid=f"header:{c.part}{c.layer}", transform=top)
-        lx, _ = self.pos["l"]
+        lx, _ = self.pos["loss"]
         ax.text(lx, 1.0, f"loss ({net.loss})", ha="center", va="bottom",
-                fontsize=self.fontsize, color="#444444", gid="header:l", transform=top)
+                fontsize=self.fontsize, color="#444444", gid="header:loss", transform=top)
 
     def paint_paths(self) -> None:
         """The paths from the explained weight to the loss, exactly as :func:`explain` lists
@@ -581,20 +583,14 @@ class _Painter:
                                                   zorder=0.5, capstyle="round"))
 
     def where(self, node: str) -> tuple[float, float] | None:
-        """The position of one of :mod:`explain`'s node identifiers; None in the gap."""
-        L = self.net.num_layers
-        if node == "loss":
-            return self.pos["l"]
-        if node.startswith("y["):
-            return self.pos.get(f"h{L}{node[1:]}")
-        if node.startswith(f"k{L}[") and self.net.output == "identity":
-            return self.pos.get(f"h{L}{node[len(f'k{L}'):]}")     # y = z: one node
-        if node == self.explanation.weight:
-            # a weight starts at the unit it multiplies, a bias just below its k
-            kind, l, j, i = self.net.param_position(self.explanation.index)
+        """The position of a node identifier (see :mod:`scalarprop.explain`); None in the gap.
+        A weight starts at the unit it multiplies, a bias just below its k."""
+        e = self.explanation
+        if node == e.weight:
+            kind, l, j, i = self.net.param_position(e.index)
             if kind == "W":
                 return self.pos.get(f"x[{i}]" if l == 0 else f"h{l}[{i}]")
-            k = self.where(f"k{l + 1}[{j}]")
+            k = self.pos.get(f"k{l + 1}[{j}]")
             return None if k is None else (k[0] - 0.35, k[1] - 0.3)
         return self.pos.get(node)
 
