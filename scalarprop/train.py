@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .engines import ENGINE_NAMES, get_engine, vectorized
+from .engines import ENGINE_NAMES, get_engine
 from .validate import check_batch
 
 
@@ -96,19 +96,15 @@ def is_classification(net: Any) -> bool:
 def accuracy(net: Any, X: Any, T: Any) -> float:
     """Fraction of examples classified right: argmax for ce, ``y > 1/2`` for bce (per
     output), ``sign(y)`` for hinge."""
+    if not is_classification(net):
+        raise ValueError(f"accuracy: loss={net.loss!r} is a regression loss, not a classifier")
     Xc, Tc = check_batch(net, X, T)
-    return _accuracy(net, net.predict(Xc), Tc)
-
-
-def _accuracy(net: Any, Y: np.ndarray, T: np.ndarray) -> float:
-    """Accuracy of the outputs ``Y`` against checked targets ``T``."""
+    Y = net.predict(Xc)
     if net.loss == "ce":
-        return float((Y.argmax(axis=1) == T[:, 0]).mean())
+        return float((Y.argmax(axis=1) == Tc[:, 0]).mean())
     if net.loss == "bce":
-        return float(((Y > 0.5) == (T == 1.0)).mean())
-    if net.loss == "hinge":
-        return float((np.where(Y >= 0, 1.0, -1.0) == T).mean())
-    raise ValueError(f"accuracy: loss={net.loss!r} is a regression loss, not a classifier")
+        return float(((Y > 0.5) == (Tc == 1.0)).mean())
+    return float((np.where(Y >= 0, 1.0, -1.0) == Tc).mean())   # hinge
 
 
 def _check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
@@ -161,33 +157,28 @@ def train(net: Any, X: Any, T: Any, engine: str = "scalar", batch_size: int = 1,
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed={seed!r}: expected a non-negative integer")
 
-    if engine == "scalar":
-        from .memory import aligned_copy
-
-        Xc = aligned_copy(Xc)          # rows of X start on cache lines for the kernels
+    eng = get_engine(engine)
+    # the validation set is measured by one engine whichever trains, so that runs compare
+    measure = get_engine("vectorized")
     rng = np.random.default_rng(seed)
     history = History(engine, batch_size, float(lr), n, is_classification(net))
     steps = (n + batch_size - 1) // batch_size
     step_loss = np.empty(steps)
-    epoch_fn = _epoch_function(engine)
     bar = _progress_bar(progress, epochs, engine)
     try:
         for epoch in range(1, epochs + 1):
             order = rng.permutation(n) if shuffle else np.arange(n, dtype=np.int64)
             t0 = time.perf_counter()
-            failed = epoch_fn(net, Xc, Tc, order, batch_size, float(lr),
-                              step_loss)
+            failed = eng.train_epoch(net, Xc, Tc, order, batch_size, float(lr), step_loss)
             elapsed = time.perf_counter() - t0
             if failed >= 0:
                 raise TrainingDivergedError(epoch, failed + 1, float(step_loss[failed]), history)
             history.time.append(elapsed)
             history.train_loss.append(float(step_loss.sum()) / n)
             if X_val is not None:
-                # one forward pass gives both the loss and the accuracy
-                Z, Y = vectorized.forward(net, Xv)[-1]
-                history.val_loss.append(vectorized.loss(net, Z, Y, Tv) / len(Xv))
+                history.val_loss.append(measure.loss(net, Xv, Tv) / len(Xv))
                 if history.classification:
-                    history.val_accuracy.append(_accuracy(net, Y, Tv))
+                    history.val_accuracy.append(accuracy(net, Xv, Tv))
             if bar is not None:
                 bar.set_postfix(loss=f"{history.train_loss[-1]:.4g}")
                 bar.update(1)
@@ -195,37 +186,6 @@ def train(net: Any, X: Any, T: Any, engine: str = "scalar", batch_size: int = 1,
         if bar is not None:
             bar.close()
     return history
-
-
-def _epoch_function(engine: str):
-    if engine == "scalar":
-        from .engines.scalar import train_epoch
-        from .engines.scalar_fast import sgd_epoch
-
-        def scalar_epoch(net, X, T, order, batch_size, lr, step_loss):
-            # per-example SGD takes the fused kernel (same numbers to rounding, ~2x faster)
-            if batch_size == 1:
-                return sgd_epoch(net, X, T, order, lr, step_loss)
-            return train_epoch(net, X, T, order, batch_size, lr, step_loss)
-
-        return scalar_epoch
-    if engine == "vectorized":
-        from .engines.vectorized import train_epoch
-        return train_epoch
-    eng = get_engine(engine)
-
-    def generic_epoch(net, X, T, order, batch_size, lr, step_loss):
-        # any engine with loss_and_grad: one Python call per step
-        for s in range((len(order) + batch_size - 1) // batch_size):
-            idx = order[s * batch_size:(s + 1) * batch_size]
-            with np.errstate(all="ignore"):
-                step_loss[s], grad = eng.loss_and_grad(net, X[idx], T[idx])
-            if not (np.isfinite(step_loss[s]) and np.isfinite(grad).all()):
-                return s
-            net.params[:] -= lr * grad
-        return -1
-
-    return generic_epoch
 
 
 def _progress_bar(progress: bool | None, epochs: int, engine: str):

@@ -73,3 +73,33 @@ def test_check_command_passes_and_fails_properly(capsys):
                  "--loss", "ce"]) == 0
     assert "OK" in capsys.readouterr().out
     assert main(["check", "--atol", "0", "--rtol", "0"]) == 1
+
+
+def test_check_compares_any_two_engines(capsys, monkeypatch):
+    assert main(["check", "--engines", "autodiff,scalar", "--sizes", "3,4,2"]) == 0
+    out = capsys.readouterr().out
+    assert "autodiff vs scalar" in out and "autodiff and scalar agree within 1e-12: yes" in out
+    assert main(["check", "--engine", "autodiff"]) == 0      # against vectorized
+    assert "autodiff vs vectorized" in capsys.readouterr().out
+    # a wrong autodiff node value makes the comparison say no
+    from scalarprop.engines import autodiff
+
+    real = autodiff.nodes
+
+    def off_by_a_bit(net, X, T):
+        out = real(net, X, T)
+        out["k1"] = out["k1"] + 1e-6
+        return out
+
+    monkeypatch.setattr(autodiff, "nodes", off_by_a_bit)
+    assert main(["check", "--engines", "autodiff,scalar"]) == 1
+    assert "agree within 1e-12: NO" in capsys.readouterr().out
+
+
+def test_check_refuses_unknown_or_conflicting_engines(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["check", "--engines", "autodiff,torch"])
+    assert info.value.code == 2
+    assert "'autodiff,torch': expected comma-separated engine names" in capsys.readouterr().err
+    assert main(["check", "--engines", "scalar", "--engine", "autodiff"]) == 2
+    assert "--engines and --engine" in capsys.readouterr().err

@@ -147,7 +147,7 @@ def test_input_gradients_match_finite_differences():
     for i in range(net.sizes[0]):
         e = np.zeros_like(x)
         e[i] = eps
-        fd = (vectorized.loss_only(net, [x + e], [t]) - vectorized.loss_only(net, [x - e], [t]))
+        fd = (vectorized.loss(net, [x + e], [t]) - vectorized.loss(net, [x - e], [t]))
         assert close(nodes[f"x[{i}]"], fd / (2 * eps)), i
 
 

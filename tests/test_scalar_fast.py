@@ -5,6 +5,7 @@ import pytest
 from cases import HEADS, HIDDEN, make_case
 
 from scalarprop import MLP, scalar, scalar_fast
+from scalarprop.memory import aligned, aligned_copy
 from scalarprop.validate import check_batch
 
 CASES = [(h, o, l, d) for d in range(4) for h in (HIDDEN if d else ("sigmoid",))
@@ -18,8 +19,8 @@ def test_fused_sgd_epoch_equals_the_lecture_kernel(hidden, output, loss, depth):
     order = np.random.default_rng(1).permutation(40)
     a, b = net.copy(), net.copy()
     la, lb = np.empty(40), np.empty(40)
-    assert scalar.train_epoch(a, Xc, Tc, order, 1, 0.01, la) == -1
-    assert scalar_fast.sgd_epoch(b, scalar_fast.aligned_copy(Xc), Tc, order, 0.01, lb) == -1
+    assert scalar.lecture_epoch(a, Xc, Tc, order, 1, 0.01, la) == -1
+    assert scalar_fast.sgd_epoch(b, aligned_copy(Xc), Tc, order, 0.01, lb) == -1
     assert not np.allclose(a.params, net.params)
     scale = max(1.0, np.abs(a.params).max())
     assert np.abs(a.params - b.params).max() <= 1e-12 * scale
@@ -34,7 +35,7 @@ def test_fused_kernel_on_a_wide_odd_network():
     Xc, Tc = check_batch(net, X, T)
     order = rng.permutation(60)
     a, b = net.copy(), net.copy()
-    scalar.train_epoch(a, Xc, Tc, order, 1, 0.01, np.empty(60))
+    scalar.lecture_epoch(a, Xc, Tc, order, 1, 0.01, np.empty(60))
     scalar_fast.sgd_epoch(b, Xc, Tc, order, 0.01, np.empty(60))
     np.testing.assert_allclose(b.params, a.params, rtol=0, atol=1e-12)
 
@@ -45,7 +46,7 @@ def test_fused_kernel_divergence_keeps_the_parameters_from_before_the_step():
     order = np.arange(20)
     a, b = net.copy(), net.copy()
     with np.errstate(all="ignore"):
-        sa = scalar.train_epoch(a, Xc, Tc, order, 1, 1e3, np.empty(20))
+        sa = scalar.lecture_epoch(a, Xc, Tc, order, 1, 1e3, np.empty(20))
         sb = scalar_fast.sgd_epoch(b, Xc, Tc, order, 1e3, np.empty(20))
     assert sa == sb >= 0
     np.testing.assert_array_equal(a.params, b.params)
@@ -64,9 +65,25 @@ def test_parallel_gradient_equals_the_lecture_kernel(hidden, output, loss, depth
 
 def test_aligned_copy():
     X = np.random.default_rng(0).normal(size=(5, 3))
-    A = scalar_fast.aligned_copy(X)
+    A = aligned_copy(X)
     assert A.ctypes.data % 64 == 0 and A.flags.c_contiguous
     np.testing.assert_array_equal(A, X)
+    assert aligned(A) is A
+    B = aligned(X[:, 1:])                   # a strided view is copied
+    assert B.ctypes.data % 64 == 0 and B.flags.c_contiguous
+    np.testing.assert_array_equal(B, X[:, 1:])
+
+
+def test_the_engine_takes_the_fused_kernel_for_per_example_sgd(monkeypatch):
+    net, X, T = make_case("tanh", "identity", "squared", 1, seed=2, n=10)
+    Xc, Tc = check_batch(net, X, T)
+    calls = []
+    real = scalar_fast.sgd_epoch
+    monkeypatch.setattr(scalar_fast, "sgd_epoch", lambda *a: calls.append(1) or real(*a))
+    order = np.arange(10)
+    assert scalar.train_epoch(net.copy(), Xc, Tc, order, 1, 0.01, np.empty(10)) == -1
+    assert scalar.train_epoch(net.copy(), Xc, Tc, order, 2, 0.01, np.empty(5)) == -1
+    assert calls == [1]                     # batch size 1 only
 
 
 def test_the_fast_kernel_compiled_first_leaves_the_lecture_kernel_strict(tmp_path):

@@ -108,13 +108,13 @@ def test_complex_step_check_reports_the_wrong_parameter(monkeypatch):
 @pytest.mark.parametrize("hidden", ["sigmoid", "relu", "tanh", "identity"])
 def test_loss_at_float_is_the_engines_loss_bit_for_bit(hidden, output, loss):
     net, X, T = make_case(hidden, output, loss, 2, seed=11)
-    assert vectorized.loss_at(net, net.params.copy(), X, T) == vectorized.loss_only(net, X, T)
+    assert vectorized.loss_at(net, net.params.copy(), X, T) == vectorized.loss(net, X, T)
     other = net.params + np.random.default_rng(0).normal(scale=0.5, size=net.num_params)
     before = net.params.copy()
     value = vectorized.loss_at(net, other, X, T)
     assert np.array_equal(net.params, before)               # not read, not written
     net.params = other
-    assert value == vectorized.loss_only(net, X, T)
+    assert value == vectorized.loss(net, X, T)
 
 
 @pytest.mark.parametrize("output,loss", SMOOTH_HEADS)
@@ -122,7 +122,7 @@ def test_loss_at_complex_real_part_is_the_loss(output, loss):
     net, X, T = make_case("tanh", output, loss, 1, seed=4)
     value = vectorized.loss_at(net, net.params.astype(complex), X, T)
     assert isinstance(value, complex) and value.imag == 0.0
-    assert value.real == pytest.approx(vectorized.loss_only(net, X, T), rel=1e-14)
+    assert value.real == pytest.approx(vectorized.loss(net, X, T), rel=1e-14)
 
 
 @pytest.mark.parametrize("hidden,output,loss", [

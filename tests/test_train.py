@@ -19,8 +19,11 @@ def test_engines_reach_the_same_parameters_after_an_epoch(batch_size, hidden, ou
     a, b = net.copy(), net.copy()
     train(a, X, T, engine="scalar", batch_size=batch_size, epochs=2, lr=0.05, seed=3)
     train(b, X, T, engine="vectorized", batch_size=batch_size, epochs=2, lr=0.05, seed=3)
+    c = net.copy()
+    train(c, X, T, engine="autodiff", batch_size=batch_size, epochs=2, lr=0.05, seed=3)
     assert not np.allclose(a.params, net.params)          # it trained
     np.testing.assert_allclose(a.params, b.params, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(c.params, b.params, rtol=0, atol=1e-10)
 
 
 def test_one_step_is_theta_minus_lr_times_the_summed_gradient():
@@ -69,7 +72,7 @@ def test_synth_reaches_90_percent(sizes, output, loss):
     assert h.train_loss[-1] < h.train_loss[0]
 
 
-@pytest.mark.parametrize("engine", ["scalar", "vectorized"])
+@pytest.mark.parametrize("engine", ["scalar", "vectorized", "autodiff"])
 def test_divergence_stops_with_epoch_and_step_and_keeps_parameters(engine):
     net, X, T = make_case("identity", "identity", "squared", 1, n=20)
     X = X * 10

@@ -104,9 +104,10 @@ def time_scalar(net: MLP, X: np.ndarray, T: np.ndarray, n: int, repeats: int,
 def _time_scalar_once(net: MLP, X: np.ndarray, T: np.ndarray, n: int, repeats: int,
                       mode: str) -> float:
     from ..engines import scalar, scalar_fast
+    from ..memory import aligned_copy
 
     work = net.copy()
-    Xa = scalar_fast.aligned_copy(X[:n])
+    Xa = aligned_copy(X[:n])
     Tn = T[:n].copy()
     order = np.arange(n, dtype=np.int64)
     step_loss = np.empty(n)

@@ -1,4 +1,4 @@
-"""``scalarprop check``: both engines against finite differences, and against each other."""
+"""``scalarprop check``: engines against finite differences, and against each other."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import argparse
 import numpy as np
 
 from ..checks.gradcheck import check_gradients, compare_engines
+from ..engines import ENGINE_NAMES
 from ..network import MLP
 from ._common import add_network_options, random_targets
 
@@ -23,9 +24,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--eps", type=float, default=1e-6, help="finite-difference step")
     p.add_argument("--atol", type=float, default=1e-5, help="absolute tolerance")
     p.add_argument("--rtol", type=float, default=1e-3, help="relative tolerance")
-    p.add_argument("--engine", action="append", choices=["scalar", "vectorized", "autodiff"],
-                   help="engine to check (repeatable; default scalar and vectorized)")
+    p.add_argument("--engines", type=parse_engines, default=None, metavar="A,B",
+                   help="engines to check and compare, e.g. autodiff,scalar (default "
+                        "scalar,vectorized)")
+    p.add_argument("--engine", action="append", choices=list(ENGINE_NAMES),
+                   help="an engine to check (repeatable; the same as --engines)")
     p.set_defaults(run=run)
+
+
+def parse_engines(text: str) -> list[str]:
+    """``"autodiff,scalar"`` -> ``["autodiff", "scalar"]``, or an argparse error."""
+    names = [n for n in text.replace(" ", "").split(",") if n]
+    unknown = [n for n in names if n not in ENGINE_NAMES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected comma-separated engine names from {', '.join(ENGINE_NAMES)}")
+    return names
+
+
+def pairs_to_compare(engines: list[str]) -> list[tuple[str, str]]:
+    """The first engine against each other one; a single engine against a second one."""
+    if len(engines) == 1:
+        other = "scalar" if engines[0] == "vectorized" else "vectorized"
+        return [(engines[0], other)]
+    return [(engines[0], e) for e in engines[1:]]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,14 +61,20 @@ def run(args: argparse.Namespace) -> int:
     T = random_targets(net, args.batch, rng)
     print(net)
     ok = True
-    for engine in args.engine or ["scalar", "vectorized"]:
+    if args.engines is not None and args.engine is not None:
+        raise ValueError("--engines and --engine: give one of them")
+    engines = list(dict.fromkeys(args.engines or args.engine or ["scalar", "vectorized"]))
+    for engine in engines:
         result = check_gradients(net, X, T, engine=engine, eps=args.eps, atol=args.atol,
                                  rtol=args.rtol)
         print(result)
         print()
         ok &= result.ok
-    cmp = compare_engines(net, X, T)
-    print(cmp)
-    agree = cmp.ok(1e-12)
-    print(f"engines agree within 1e-12: {'yes' if agree else 'NO'}")
+    agree = True
+    for pair in pairs_to_compare(engines):
+        cmp = compare_engines(net, X, T, engines=pair)
+        print(cmp)
+        same = cmp.ok(1e-12)
+        print(f"{pair[0]} and {pair[1]} agree within 1e-12: {'yes' if same else 'NO'}")
+        agree &= same
     return 0 if (ok and agree) else 1

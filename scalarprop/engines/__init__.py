@@ -1,28 +1,56 @@
-"""The engines by name. Each offers ``loss_and_grad(net, X, T)``, ``loss(net, X, T)`` and
-``nodes(net, X, T)``; callers pick one with a string so that reports can name it."""
+"""The engines: one :class:`Engine` protocol, and :func:`get_engine` to pick one by name.
+
+Every engine computes the same network (lecture parts 2, 3 and 4) and answers the same
+questions with the same signatures, so a tool (train, check, explain, draw) names an engine
+and never needs to know how it computes. A single example is a batch of one; the loss of a
+batch is the sum of its examples' losses; a gradient has the layout of ``net.params``.
+"""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+from typing import Any, Protocol, runtime_checkable
 
-ENGINE_NAMES = ("scalar", "vectorized", "autodiff")
+import numpy as np
+
+from . import autodiff, scalar, vectorized
 
 
-def get_engine(name: str) -> SimpleNamespace:
+@runtime_checkable
+class Engine(Protocol):
+    """What every engine offers (the engine modules implement it at module level)."""
+
+    name: str
+
+    def loss(self, net: Any, X: Any, T: Any) -> float:
+        """The batch's summed loss: the forward pass alone."""
+        ...
+
+    def loss_and_grad(self, net: Any, X: Any, T: Any) -> tuple[float, np.ndarray]:
+        """The batch's summed loss and its gradient in the layout of ``net.params``."""
+        ...
+
+    def nodes(self, net: Any, X: Any, T: Any) -> dict[str, Any]:
+        """Every node's value and gradient per example, with ``"loss"`` and ``"grad"``."""
+        ...
+
+    def train_epoch(self, net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray,
+                    batch_size: int, lr: float, step_loss: np.ndarray) -> int:
+        """One epoch of gradient descent on arrays checked by ``check_batch``: the batches
+        ``X[order[s*B:(s+1)*B]]``, each loss written to ``step_loss[s]``. Returns -1, or the
+        first step whose loss or gradient is not finite, with ``net.params`` as they were
+        before that step."""
+        ...
+
+
+#: every engine by its name; each module implements :class:`Engine`
+ENGINES: dict[str, Engine] = {"scalar": scalar, "vectorized": vectorized,  # type: ignore
+                              "autodiff": autodiff}
+ENGINE_NAMES = tuple(ENGINES)
+
+
+def get_engine(name: str) -> Engine:
     """The engine called ``name`` ("scalar", "vectorized" or "autodiff")."""
-    if name == "scalar":
-        from . import scalar
-
-        return SimpleNamespace(name=name, loss_and_grad=scalar.loss_and_grad,
-                               loss=scalar.loss, nodes=scalar.nodes)
-    if name == "vectorized":
-        from . import vectorized
-
-        return SimpleNamespace(name=name, loss_and_grad=vectorized.loss_and_grad,
-                               loss=vectorized.loss_only, nodes=vectorized.nodes)
-    if name == "autodiff":
-        from . import autodiff
-
-        return SimpleNamespace(name=name, loss_and_grad=autodiff.loss_and_grad,
-                               loss=autodiff.loss, nodes=autodiff.nodes)
-    raise ValueError(f"engine={name!r}: unknown engine; expected one of {list(ENGINE_NAMES)}")
+    if name not in ENGINES:
+        raise ValueError(f"engine={name!r}: unknown engine; expected one of "
+                         f"{list(ENGINE_NAMES)}")
+    return ENGINES[name]

@@ -22,7 +22,7 @@ possible. Per-example SGD on a 784-128-10 network is bound by reading and writin
   ``LONG_ROW`` inputs) are indexed instead, because each slice costs a reference-count
   update, which dominates a row of a few numbers (2-3-1: 186 → 113 ns per example);
 * ``W`` and ``X`` start on 64-byte boundaries (the network's buffer is allocated so; ``X`` is
-  copied to an aligned buffer by :func:`aligned_copy`).
+  copied to an aligned buffer by :func:`scalarprop.memory.aligned`).
 
 The results equal the lecture kernel's up to the order of floating-point additions (tested to
 1e-12 after an epoch). Also here: a parallel minibatch gradient (``prange`` over chunks of
@@ -39,7 +39,16 @@ import numpy as np
 from numba import njit, prange
 
 from ..functions import activate_grad
-from .scalar import activate_layer, backward, forward, loss_value, num_units, output_grad
+from ..validate import check_batch
+from .scalar import (
+    activate_layer,
+    backward,
+    forward,
+    lecture_epoch,
+    loss_value,
+    num_units,
+    output_grad,
+)
 
 FAST = {"reassoc", "contract"}
 #: rows at least this long are looped over as slices (SIMD); shorter ones by index, because
@@ -241,26 +250,23 @@ def loss_and_grad_parallel_kernel(params, spec, X, T, nodes, grads, losses):
 def sgd_epoch(net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray, lr: float,
               step_loss: np.ndarray) -> int:
     """Per-example SGD for one epoch on checked arrays with the fused kernel. Same contract
-    as :func:`scalarprop.scalar.train_epoch` with ``batch_size=1``: returns -1, or the failing
-    step with ``net.params`` as they were before it (on failure the epoch is replayed from its
-    start with the lecture kernel, which stops exactly before the failing step)."""
-    from .scalar import train_epoch
-
+    as :func:`scalarprop.scalar.lecture_epoch` with ``batch_size=1``: returns -1, or the
+    failing step with ``net.params`` as they were before it. The fused kernel has already
+    updated the first layer when it finds a step's loss not finite, so on failure the epoch
+    is replayed from its start with the lecture kernel, which stops exactly before it."""
     start = net.params.copy()
     nodes = np.zeros(4 * int(sum(net.sizes[1:])))
     status = int(sgd_epoch_fused(net.params, net.spec, X, T, order, lr, nodes, step_loss))
     if status == -1:
         return -1
     net.params[:] = start
-    return train_epoch(net, X, T, order, 1, lr, step_loss)
+    return lecture_epoch(net, X, T, order, 1, lr, step_loss)
 
 
 def loss_and_grad_parallel(net: Any, X: Any, T: Any, chunks: int | None = None
                            ) -> tuple[float, np.ndarray]:
     """Like :func:`scalarprop.scalar.loss_and_grad`, over ``chunks`` (default: Numba's
     thread count) chunks of the batch in parallel."""
-    from ..validate import check_batch
-
     Xc, Tc = check_batch(net, X, T)
     C = numba.get_num_threads() if chunks is None else int(chunks)
     if C < 1:

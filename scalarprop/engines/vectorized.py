@@ -23,6 +23,8 @@ import numpy as np
 from .. import functions as F
 from ..validate import check_batch
 
+name = "vectorized"
+
 
 def forward(net: Any, X: np.ndarray, params: np.ndarray | None = None
             ) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -46,7 +48,7 @@ def forward(net: Any, X: np.ndarray, params: np.ndarray | None = None
     return layers
 
 
-def loss(net: Any, Z: np.ndarray, Y: np.ndarray, T: np.ndarray) -> float:
+def loss_from_outputs(net: Any, Z: np.ndarray, Y: np.ndarray, T: np.ndarray) -> float:
     """The summed loss from the output's logits ``Z`` and values ``Y`` (targets packed by
     :func:`~scalarprop.validate.check_T`)."""
     return float(_loss_sum(net, Z, Y, T))
@@ -117,7 +119,7 @@ def loss_and_grad(net: Any, X: Any, T: Any) -> tuple[float, np.ndarray]:
     layers = forward(net, Xc)
     Z, Y = layers[-1]
     grad, _ = backward(net, Xc, Tc, layers)
-    return loss(net, Z, Y, Tc), grad
+    return loss_from_outputs(net, Z, Y, Tc), grad
 
 
 def nodes(net: Any, X: Any, T: Any) -> dict[str, Any]:
@@ -131,16 +133,16 @@ def nodes(net: Any, X: Any, T: Any) -> dict[str, Any]:
     for l, ((K, H), (K_grad, H_grad)) in enumerate(zip(layers, node_grads), start=1):
         out[f"k{l}"], out[f"h{l}"] = K, H
         out[f"k{l}_grad"], out[f"h{l}_grad"] = K_grad, H_grad
-    out["loss"] = loss(net, Z, Y, Tc)
+    out["loss"] = loss_from_outputs(net, Z, Y, Tc)
     out["grad"] = grad
     return out
 
 
-def loss_only(net: Any, X: Any, T: Any) -> float:
+def loss(net: Any, X: Any, T: Any) -> float:
     """The batch's summed loss: the forward pass alone."""
     Xc, Tc = check_batch(net, X, T)
     Z, Y = forward(net, Xc)[-1]
-    return loss(net, Z, Y, Tc)
+    return loss_from_outputs(net, Z, Y, Tc)
 
 
 #: the pieces whose array forms are analytic (complex-safe); relu, |y - t| and the hinge use
@@ -168,7 +170,7 @@ def loss_at(net: Any, params: Any, X: Any, T: Any) -> float | complex:
     (which are neither read nor changed).
 
     ``params`` is a flat vector in the layout of ``net.params``, float64 or complex128. For
-    float64 the result is the same float :func:`loss_only` gives for those parameters. For
+    float64 the result is the same float :func:`loss` gives for those parameters. For
     complex parameters the forward pass is analytic in them for the smooth pieces (hidden
     sigmoid/tanh/identity, outputs identity/sigmoid/softmax, losses squared/bce/ce), so
     ``Im loss_at(net, θ + i h e_q, X, T) / h`` is ``∂l/∂θ_q`` to rounding: the complex
@@ -200,7 +202,7 @@ def loss_at(net: Any, params: Any, X: Any, T: Any) -> float | complex:
         return complex(_loss_sum(net, Z, Y, Tc))
     p = np.ascontiguousarray(p, dtype=np.float64)
     Z, Y = forward(net, Xc, p)[-1]
-    return loss(net, Z, Y, Tc)
+    return loss_from_outputs(net, Z, Y, Tc)
 
 
 def train_epoch(net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray, batch_size: int,
@@ -222,7 +224,7 @@ def train_epoch(net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray, batch
         with np.errstate(all="ignore"):       # a diverging run is reported, not warned
             layers = forward(net, Xb)
             Z, Y = layers[-1]
-            step_loss[s] = loss(net, Z, Y, Tb)
+            step_loss[s] = loss_from_outputs(net, Z, Y, Tb)
             grad, _ = backward(net, Xb, Tb, layers)
         if not (np.isfinite(step_loss[s]) and np.isfinite(grad).all()):
             return s

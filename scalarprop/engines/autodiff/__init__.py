@@ -54,7 +54,7 @@ from .elementwise import (
     softplus,
     tanh,
 )
-from .engine import loss, loss_and_grad, nodes
+from .engine import loss, loss_and_grad, name, nodes, train_epoch
 from .graph import all_nodes, backward, clear, format_graph, topological_order, zero_grad
 from .layer import LinearMap, linear
 from .mlp import AutodiffMLP
@@ -86,5 +86,5 @@ __all__ = [
     "pick", "where",
     "Softmax", "LogSoftmax", "softmax", "log_softmax", "LinearMap", "linear",
     "Module", "Linear", "AutodiffMLP",
-    "loss_and_grad", "loss", "nodes",
+    "name", "loss_and_grad", "loss", "nodes", "train_epoch",
 ]

@@ -18,6 +18,8 @@ from .core import TensorNode
 from .losses import FROM_PROBABILITIES
 from .mlp import AutodiffMLP
 
+name = "autodiff"
+
 
 def loss_and_grad(net: Any, X: Any, T: Any) -> tuple[float, np.ndarray]:
     """The batch's summed loss and its gradient in the layout of ``net.params``."""
@@ -60,3 +62,18 @@ def nodes(net: Any, X: Any, T: Any) -> dict[str, Any]:
     out["loss"] = float(l.value)
     out["grad"] = model.flat_grad()
     return out
+
+
+def train_epoch(net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray, batch_size: int,
+                lr: float, step_loss: np.ndarray) -> int:
+    """One epoch of gradient descent on checked arrays, one graph per step (the
+    :class:`~scalarprop.engines.Engine` contract)."""
+    params = net.params
+    for s in range((len(order) + batch_size - 1) // batch_size):
+        idx = order[s * batch_size:(s + 1) * batch_size]
+        with np.errstate(all="ignore"):       # a diverging run is reported, not warned
+            step_loss[s], grad = loss_and_grad(net, X[idx], T[idx])
+        if not (np.isfinite(step_loss[s]) and np.isfinite(grad).all()):
+            return s
+        params -= lr * grad
+    return -1
