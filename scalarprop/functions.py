@@ -22,6 +22,8 @@ import math
 import numpy as np
 from numba import njit
 
+from . import jit  # noqa: F401  (first: the kernels below are cached by source hash)
+
 # -- codes -------------------------------------------------------------------------------
 
 IDENTITY, SIGMOID, RELU, TANH, SOFTMAX = 0, 1, 2, 3, 4

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 from numba import njit
 
+from .. import jit  # noqa: F401  (first: the kernels below are cached by source hash)
 from ..functions import (
     ABSOLUTE,
     BCE,

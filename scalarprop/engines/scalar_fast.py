@@ -38,6 +38,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from .. import jit  # noqa: F401  (first: the kernels below are cached by source hash)
 from ..functions import activate_grad
 from ..validate import check_batch
 from .scalar import (
