@@ -85,8 +85,8 @@ class TensorNode:
         self.name = name
         #: optional array of ``value``'s shape that a backward pass fills with this node's
         #: gradient when the node has none yet; ``grad`` is then that array. Ops may compute
-        #: straight into it (``context["grad_out"]``), so a parameter's gradient can land in a
-        #: network's flat gradient vector without a copy.
+        #: straight into it (``context["grad_out"]`` in the walk of :mod:`.engine`), so a
+        #: parameter's gradient can land in a network's flat gradient vector without a copy.
         self.grad_out: np.ndarray | None = None
 
     # -- the gradient --------------------------------------------------------------------------
@@ -102,10 +102,27 @@ class TensorNode:
 
     @grad.setter
     def grad(self, g: Any) -> None:
+        """Set the gradient (an array of ``value``'s shape), or forget it with None."""
+        if g is None:
+            self._grad = None
+            return
         g = as_value(g, "grad")
         if g.shape != self.value.shape:
             raise ValueError(f"grad: expected shape {self.value.shape}, got {g.shape}")
         self._grad = g
+
+    def add_grad(self, g: np.ndarray) -> None:
+        """Add a backward pass's gradient ``g`` (of ``value``'s shape) to ``grad``. The first
+        one lands in :attr:`grad_out` when the node has one; a later one makes a new array,
+        never an in-place add, because ``g`` may be shared with another node's gradient."""
+        if self._grad is not None:
+            self._grad = self._grad + g
+        elif self.grad_out is not None:
+            if g is not self.grad_out:
+                np.copyto(self.grad_out, g)
+            self._grad = self.grad_out
+        else:
+            self._grad = g
 
     @property
     def has_grad(self) -> bool:
@@ -294,7 +311,18 @@ class OpNode:
     @property
     def outputs(self) -> list[TensorNode]:
         """The output nodes that are still alive (all of them while the loss is)."""
-        return [n for n in (r() for r in self._outputs) if n is not None]
+        return [n for n in self.output_slots if n is not None]
+
+    @property
+    def output_slots(self) -> list[TensorNode | None]:
+        """Every output in order, None where the node has been freed (nothing uses it)."""
+        return [r() for r in self._outputs]
+
+    def detach(self) -> None:
+        """Let go of the inputs, the outputs and the context (see :func:`graph.clear`)."""
+        self.inputs = ()
+        self._outputs = ()
+        self.context = {}
 
     def __repr__(self) -> str:
         ins = ", ".join(str(n.shape) for n in self.inputs)
@@ -317,7 +345,8 @@ class Op:
       Store what the backward needs in the ``context`` dict. Return the output array (or a
       tuple of arrays for several outputs). ``context["needs_grad"]`` tells which inputs need
       a gradient, so that an expensive one (``Xᵀ`` of a data matrix) can be skipped; during
-      the backward, ``context["grad_out"]`` is None or holds, per input, an array the op may
+      the fast walk's backward (:func:`.engine.backward_reusing_buffers`),
+      ``context.get("grad_out")`` is None or holds, per input, an array the op may
       write that input's gradient into (and return), or None.
     * ``backward(context, goutput)``: given dl/d(output), return dl/d(input) for each
       positional input, in order: a tuple, or a single array for a single input. ``None``

@@ -61,12 +61,39 @@ def all_nodes(root: TensorNode) -> list[TensorNode]:
 
 
 def backward(loss: TensorNode) -> None:
-    """Backpropagate from the scalar ``loss``: afterwards every node that ``loss`` depends on
-    and that requires a gradient holds dl/d(node) in ``grad`` (added to what it held).
+    """Backpropagate from the scalar ``loss`` (slide 104): afterwards every node that ``loss``
+    depends on and that requires a gradient holds dl/d(node) in ``grad`` (added to what it
+    held).
 
-    The gradient of the loss over itself is 1. Walking the op nodes from the loss down, each
-    op's backward turns the gradient over its outputs into the gradient over its inputs; a node
-    used by several ops receives one contribution from each, and these are summed."""
+    Start with dl/dl = 1. Walk the op nodes from the loss down (reverse topological order);
+    each op's backward turns the gradient over its outputs into the gradient over its inputs,
+    and a node used by several ops sums one contribution from each (the multivariate chain
+    rule). The walk in :mod:`.engine` computes the same with fewer new arrays."""
+    check_loss(loss)
+    # this pass's gradients, by node; a node's is complete once every op that used it has run
+    grads: dict[int, np.ndarray] = {id(loss): np.ones_like(loss.value)}
+    nodes: dict[int, TensorNode] = {id(loss): loss}
+    for op in reversed(topological_order(loss, gradient_only=True)):
+        goutputs = []
+        for out, shape in zip(op.output_slots, op.output_shapes):
+            g = grads.get(id(out)) if out is not None else None
+            goutputs.append(np.zeros(shape) if g is None else g)    # unused output: 0
+        ginputs = input_gradients(op, op.op.backward(op.context, *goutputs))
+        for node, g in zip(op.inputs, ginputs):
+            if g is None:
+                continue
+            if id(node) in grads:
+                grads[id(node)] = grads[id(node)] + g
+            else:
+                grads[id(node)] = g
+                nodes[id(node)] = node
+    for key, g in grads.items():
+        nodes[key].add_grad(g)
+
+
+def check_loss(loss: Any) -> None:
+    """A ValueError unless ``loss`` is a one-element TensorNode that depends on a node that
+    requires a gradient."""
     if not isinstance(loss, TensorNode):
         raise ValueError(f"backward: expected a TensorNode, got {type(loss).__name__}")
     if loss.value.size != 1:
@@ -75,85 +102,35 @@ def backward(loss: TensorNode) -> None:
     if not loss.requires_grad:
         raise ValueError("backward(): the loss does not depend on any node that requires a "
                          "gradient (every leaf below it is a constant)")
-    # the gradients of this pass, by node id, until the node's producer has used them
-    pending: dict[int, np.ndarray] = {id(loss): np.ones_like(loss.value)}
-    nodes: dict[int, TensorNode] = {id(loss): loss}
-    owned: set[int] = set()     # arrays this walk allocated itself: safe to add into in place
-
-    for op in reversed(topological_order(loss, gradient_only=True)):
-        goutputs = []
-        for out, shape in zip([r() for r in op._outputs], op.output_shapes):
-            g = pending.pop(id(out), None) if out is not None else None
-            if g is None:
-                g = np.zeros(shape)         # an output no path to the loss goes through
-            elif out is not None:
-                _store(out, g)
-            goutputs.append(g)
-        op.context["grad_out"] = _destinations(op, pending)
-        ginputs = op.op.backward(op.context, *goutputs)
-        if type(ginputs) is not tuple:
-            ginputs = (ginputs,)
-        _check_arity(op, ginputs)
-        for node, g in zip(op.inputs, ginputs):
-            if g is None or not node.requires_grad:
-                continue
-            g = np.asarray(g)
-            if g.shape != node.value.shape:
-                raise RuntimeError(f"{op.op.name}.backward returned a gradient of shape "
-                                   f"{g.shape} for an input of shape {node.value.shape}")
-            key = id(node)
-            have = pending.get(key)
-            if have is None:
-                dest = node.grad_out
-                if dest is not None and node._grad is None:
-                    if g is not dest:       # the op did not compute into it: copy
-                        np.copyto(dest, g)
-                    g = dest
-                    owned.add(key)          # the node's own buffer: later uses add into it
-                pending[key] = g
-                nodes[key] = node
-            elif key in owned:
-                np.add(have, g, out=have)
-            else:
-                pending[key] = np.add(have, g, out=np.empty(have.shape))
-                owned.add(key)
-    for key, g in pending.items():      # the leaves (and nodes whose producer needs no grad)
-        _store(nodes[key], g)
 
 
-def _destinations(op: OpNode, pending: dict[int, np.ndarray]
-                  ) -> tuple[np.ndarray | None, ...] | None:
-    # a node's grad_out, offered to the op that first sends it a gradient in this pass
-    dests = None
-    for i, node in enumerate(op.inputs):
-        dest = node.grad_out
-        if dest is not None and node._grad is None and id(node) not in pending and \
-                not any(n is node for n in op.inputs[:i]):
-            if dests is None:
-                dests = [None] * len(op.inputs)
-            dests[i] = dest
-    return tuple(dests) if dests is not None else None
-
-
-def _store(node: TensorNode, g: np.ndarray) -> None:
-    # a new array, never an in-place add: g may be shared with another node's gradient
-    node._grad = g if node._grad is None else np.asarray(node._grad + g)
-
-
-def _check_arity(op: OpNode, ginputs: tuple[Any, ...]) -> None:
+def input_gradients(op: OpNode, ginputs: Any) -> list[np.ndarray | None]:
+    """What ``op.op.backward`` returned, as one array per input (None where the input needs
+    no gradient); a RuntimeError names the op if the count or a shape is wrong."""
+    if type(ginputs) is not tuple:
+        ginputs = (ginputs,)
     n_in = len(op.inputs)
-    if len(ginputs) == n_in:
-        return
-    if len(ginputs) > n_in and all(g is None for g in ginputs[n_in:]):
-        return                  # the lecture's style: a None for each constant too
-    raise RuntimeError(f"{op.op.name}.backward returned {len(ginputs)} gradients for "
-                       f"{n_in} inputs")
+    # the lecture's style allows a trailing None for each keyword constant
+    if len(ginputs) < n_in or any(g is not None for g in ginputs[n_in:]):
+        raise RuntimeError(f"{op.op.name}.backward returned {len(ginputs)} gradients for "
+                           f"{n_in} inputs")
+    out: list[np.ndarray | None] = []
+    for node, g in zip(op.inputs, ginputs):
+        if g is None or not node.requires_grad:
+            out.append(None)
+            continue
+        g = np.asarray(g)
+        if g.shape != node.value.shape:
+            raise RuntimeError(f"{op.op.name}.backward returned a gradient of shape "
+                               f"{g.shape} for an input of shape {node.value.shape}")
+        out.append(g)
+    return out
 
 
 def zero_grad(root: TensorNode) -> None:
     """Forget the gradients of ``root`` and of every node below it."""
     for node in all_nodes(root):
-        node._grad = None
+        node.grad = None
 
 
 def clear(root: TensorNode) -> None:
@@ -164,9 +141,7 @@ def clear(root: TensorNode) -> None:
     for op in ops:
         for node in op.inputs:
             node.source = None
-        op.inputs = ()
-        op._outputs = ()
-        op.context = {}
+        op.detach()
     root.source = None
 
 

@@ -77,8 +77,9 @@ class AutodiffMLP(Module):
         for l, layer in enumerate(self.layers):
             ws, bs = self.net.layer_slices(l)
             for p, dest in ((layer.W, grad[ws].reshape(layer.W.shape)), (layer.b, grad[bs])):
-                if p._grad is None or p._grad is not p.grad_out or \
-                        not np.shares_memory(p.grad_out, grad):
+                in_place = p.has_grad and p.grad is p.grad_out and \
+                    np.shares_memory(p.grad_out, grad)
+                if not in_place:
                     dest[...] = p.grad
         return grad
 
@@ -127,12 +128,9 @@ class AutodiffMLP(Module):
         """The batch's summed loss as a scalar node. bce and ce are taken from the logits,
         so their graph stops at the last ``k``: the output ``y`` is not computed."""
         xn = self._input(x)
-        return self._checked_loss(xn, check_T(self.net, t, xn.value.shape[0]))
-
-    def _checked_loss(self, x: TensorNode, t: np.ndarray) -> TensorNode:
-        # loss() for targets check_T already packed (the engine's check_batch did)
+        tc = check_T(self.net, t, xn.value.shape[0])
         from_logits = LOSSES[self.net.loss][1]
-        return self.loss_from_layers(self.layer_nodes(x, output_activation=not from_logits), t)
+        return self.loss_from_layers(self.layer_nodes(xn, output_activation=not from_logits), tc)
 
     def loss_from_layers(self, layers: list[tuple[TensorNode, TensorNode]], t: np.ndarray
                          ) -> TensorNode:

@@ -46,7 +46,7 @@ class Module:
     def zero_grad(self) -> None:
         """Forget the parameters' gradients (before the next backward: they add up)."""
         for p in self.parameters():
-            p._grad = None
+            p.grad = None
 
     def step(self, lr: float) -> None:
         """One gradient descent step on every parameter, in place: ``θ ← θ - lr θ∇``."""
