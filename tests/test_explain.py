@@ -62,7 +62,7 @@ def test_dl_dw12_is_the_product_of_four_local_derivatives():
     assert r"h_{2}(1-h_{2})" in md
 
 
-def test_gradient_descent_reading_of_w12():
+def test_lecture_epoch_reading_of_w12():
     """Slide 53: the negatives of v₂ and x₁ cancel (here the output is too low, so w₁₂ rises),
     and the saturated sigmoid (h₂ = .99) shrinks the step."""
     net, x, t = lecture_network()

@@ -16,7 +16,7 @@ def both(net, X, T, order, batch_size, lr):
     Xc, Tc = check_batch(net, X, T)
     steps = (len(order) + batch_size - 1) // batch_size
     out = []
-    for epoch in (vectorized.gradient_descent, vectorized_fast.train_epoch):
+    for epoch in (vectorized.lecture_epoch, vectorized_fast.train_epoch):
         work, losses = net.copy(), np.full(steps, np.nan)
         with np.errstate(all="ignore"):
             status = epoch(work, Xc, Tc, order, batch_size, lr, losses)

@@ -207,7 +207,7 @@ def loss_at(net: Any, params: Any, X: Any, T: Any) -> float | complex:
 
 def train_epoch(net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray, batch_size: int,
                 lr: float, step_loss: np.ndarray) -> int:
-    """One epoch of gradient descent on checked arrays: :func:`gradient_descent`'s steps, run
+    """One epoch of gradient descent on checked arrays: :func:`lecture_epoch`'s steps, run
     by :mod:`~scalarprop.engines.vectorized_fast` (the same equations with the update folded
     into the gradient GEMM and the element-wise work fused; tested equal within 1e-12)."""
     # imported here: the fast form imports this module for its fallback
@@ -216,9 +216,9 @@ def train_epoch(net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray, batch
     return fast_epoch(net, X, T, order, batch_size, lr, step_loss)
 
 
-def gradient_descent(net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray,
-                     batch_size: int, lr: float, step_loss: np.ndarray) -> int:
-    """One epoch of gradient descent (slide 18) on checked arrays, a minibatch
+def lecture_epoch(net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray,
+                  batch_size: int, lr: float, step_loss: np.ndarray) -> int:
+    """One epoch of gradient descent (slide 18) on checked arrays, the readable way: a minibatch
     ``X[order[s*B:(s+1)*B]]`` per step: forward, loss, backward, ``θ ← θ − α ∇θ``. Returns
     -1, or the first step whose loss or gradient is not finite (its update is not applied)."""
     n = order.shape[0]

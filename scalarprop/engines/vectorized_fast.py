@@ -20,7 +20,7 @@ on a 2-core x86 machine (one BLAS thread):
 
 A step whose loss is not finite, or parameters that are not finite at the end of the epoch,
 send the epoch back to its start and to the readable engine, which stops exactly before the
-failing step: the same contract as :func:`scalarprop.vectorized.gradient_descent`.
+failing step: the same contract as :func:`scalarprop.vectorized.lecture_epoch`.
 """
 
 from __future__ import annotations
@@ -247,7 +247,7 @@ def step(ws: Workspace, X: np.ndarray, T: np.ndarray, rows: np.ndarray, lr: floa
 def train_epoch(net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray, batch_size: int,
                 lr: float, step_loss: np.ndarray) -> int:
     """One epoch of gradient descent on checked arrays (the contract of
-    :func:`scalarprop.vectorized.gradient_descent`): batches ``X[order[s*B:(s+1)*B]]``, each
+    :func:`scalarprop.vectorized.lecture_epoch`): batches ``X[order[s*B:(s+1)*B]]``, each
     step's loss in ``step_loss[s]``. Returns -1, or the first failing step with ``net.params``
     as they were before it."""
     n = order.shape[0]
@@ -273,4 +273,4 @@ def train_epoch(net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray, batch
     if not failed and np.isfinite(net.params).all():
         return -1
     net.params[:] = start
-    return vectorized.gradient_descent(net, X, T, order, batch_size, lr, step_loss)
+    return vectorized.lecture_epoch(net, X, T, order, batch_size, lr, step_loss)
