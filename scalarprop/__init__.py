@@ -16,6 +16,7 @@ import sys
 from . import autodiff, data
 from .checks import testing
 from .checks.gradcheck import EngineComparison, GradientCheck, check_gradients, compare_engines
+from .compiled import TracingError, Value, compile, dot, where
 from .data import load_arrays, load_digits, load_synth
 from .engines import scalar, scalar_fast, vectorized
 from .explain import Explanation, explain
@@ -48,5 +49,10 @@ __all__ = [
     "autodiff",
     "testing",
     "data",
+    "Value",
+    "compile",
+    "TracingError",
+    "dot",
+    "where",
 ]
 __version__ = "0.1.0"

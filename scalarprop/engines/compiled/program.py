@@ -1,0 +1,191 @@
+"""From a traced graph to a program a kernel can run: dot fusion, dead-node removal, and
+one flat layout of slots.
+
+- Dot fusion: an add-chain of products, ``((w₀x₀ + w₁x₁) + ...) + b``, the lecture's
+  ``k[j] += w[i,j] * x[i]``, becomes one DOT operation (``b`` as ``b · 1``), so an MLP unit
+  is one operation and not two per weight. Only chains whose inner sums are used nowhere
+  else are fused: nothing is computed twice.
+- Dead-node removal: only what an output depends on is kept.
+- Layout: slot ``i`` of the value array holds node ``i``; the inputs come first (argument
+  after argument), then the constants, then the operations in topological order. A DOT's
+  pairs are stored as runs ``(p, q, n)``: ``Σₘ v[p+m] · v[q+m]``, so a weight row times an
+  input vector is one run that the kernel walks with unit stride.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import ops
+from .trace import Graph
+
+
+def reachable(graph: Graph, outputs: list[int]) -> np.ndarray:
+    """Which nodes some output depends on (a walk from the outputs down), and the inputs."""
+    keep = np.array([op == ops.INPUT for op in graph.op], dtype=bool)   # every input stays
+    keep[outputs] = True
+    for n in range(len(graph) - 1, -1, -1):
+        if keep[n]:
+            for a in graph.args[n]:
+                keep[a] = True
+    return keep
+
+
+def fuse_dots(graph: Graph, outputs: list[int]) -> tuple[Graph, list[int]]:
+    """A new graph in which every add-chain with at least two products is one DOT."""
+    keep = reachable(graph, outputs)
+    uses = np.zeros(len(graph), dtype=np.int64)
+    for n in np.flatnonzero(keep):
+        for a in graph.args[n]:
+            uses[a] += 1
+    for o in outputs:
+        uses[o] += 1
+    chain = (ops.ADD, ops.DOT)
+    # a sum used once, by an addition, is the inside of a longer chain
+    inner = np.zeros(len(graph), dtype=bool)
+    for n in np.flatnonzero(keep):
+        if graph.op[n] == ops.ADD:
+            for a in graph.args[n]:
+                if graph.op[a] in chain and uses[a] == 1:
+                    inner[a] = True
+    new = Graph()
+    mapped = np.empty(len(graph), dtype=np.int64)
+    one = -1
+    for n in np.flatnonzero(keep):
+        op, args, c = graph.op[n], graph.args[n], graph.const[n]
+        if op == ops.INPUT:
+            mapped[n] = new.input(int(c))
+            continue
+        if op == ops.CONST:
+            mapped[n] = new.constant(c)
+            continue
+        if op == ops.ADD and not inner[n]:
+            pairs = chain_pairs(graph, n, inner)
+            if sum(1 for p, q in pairs if q != -1) >= 2:
+                if one == -1:
+                    one = new.constant(1.0)
+                flat: list[int] = []
+                for p, q in pairs:
+                    flat += [int(mapped[p]), one if q == -1 else int(mapped[q])]
+                mapped[n] = new.add(ops.DOT, tuple(flat))
+                continue
+        mapped[n] = new.add(op, tuple(int(mapped[a]) for a in args), c)
+    return new, [int(mapped[o]) for o in outputs]
+
+
+def chain_pairs(graph: Graph, root: int, inner: np.ndarray) -> list[tuple[int, int]]:
+    """The terms of the add-chain under ``root``, left to right, as products ``(p, q)``; a
+    term that is not a product is ``(term, -1)``."""
+    pairs: list[tuple[int, int]] = []
+    stack = [root]
+    while stack:
+        n = stack.pop()
+        op = graph.op[n]
+        if op == ops.ADD and (n == root or inner[n]):
+            stack += [graph.args[n][1], graph.args[n][0]]
+        elif op == ops.DOT and inner[n]:
+            a = graph.args[n]
+            pairs += [(a[m], a[m + 1]) for m in range(0, len(a), 2)]
+        elif op == ops.MUL:
+            pairs.append(graph.args[n])
+        else:
+            pairs.append((n, -1))
+    return pairs
+
+
+@dataclass
+class Program:
+    """A graph laid out in slots (node ``i`` lives in slot ``i``) plus the tape the kernel
+    runs: ``ins[k] = (op, a, b, c)`` computes slot ``first + k`` (for DOT, ``a`` and ``b``
+    are the first run and the number of runs), ``cst[k]`` is POW's exponent."""
+
+    op: np.ndarray              # per slot
+    args: list[tuple[int, ...]]  # per slot (DOT: p₀, q₀, p₁, q₁, ...)
+    const: np.ndarray           # per slot: CONST's value, POW's exponent
+    sizes: tuple[int, ...]      # the arguments' sizes
+    offsets: np.ndarray         # where each argument's slots start (and the end)
+    first: int                  # the first computed slot
+    outputs: np.ndarray         # the output slots
+    ins: np.ndarray
+    cst: np.ndarray
+    runs: np.ndarray
+    constants: np.ndarray       # the values of slots [offsets[-1], first)
+
+    @property
+    def num_slots(self) -> int:
+        return int(self.op.shape[0])
+
+    @property
+    def num_ops(self) -> int:
+        return int(self.ins.shape[0])
+
+
+def lay_out(graph: Graph, outputs: list[int], sizes: tuple[int, ...]) -> Program:
+    """Dead-node removal and the slot layout (inputs, constants, operations)."""
+    keep = reachable(graph, outputs)
+    n_in = int(sum(sizes))
+    inputs = [n for n in range(len(graph)) if graph.op[n] == ops.INPUT]
+    consts = [n for n in np.flatnonzero(keep) if graph.op[n] == ops.CONST]
+    work = schedule(graph, [n for n in np.flatnonzero(keep) if graph.op[n] > ops.CONST])
+    order = sorted(inputs, key=lambda n: graph.const[n]) + consts + work
+    slot = np.full(len(graph), -1, dtype=np.int64)
+    slot[order] = np.arange(len(order))
+    first = n_in + len(consts)
+    op = np.array([graph.op[n] for n in order], dtype=np.int64)
+    args = [tuple(int(slot[a]) for a in graph.args[n]) for n in order]
+    const = np.array([graph.const[n] for n in order], dtype=np.float64)
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    # which argument (or region) a slot is in: a run never crosses one
+    region = np.full(len(order), -1, dtype=np.int64)
+    for j in range(len(sizes)):
+        region[offsets[j]:offsets[j + 1]] = j
+    region[first:] = len(sizes)
+    ins = np.zeros((len(work), 4), dtype=np.int64)
+    runs: list[tuple[int, int, int]] = []
+    for k in range(len(work)):
+        s = first + k
+        ins[k, 0] = op[s]
+        if op[s] == ops.DOT:
+            start = len(runs)
+            runs += dot_runs(args[s], region)
+            ins[k, 1], ins[k, 2] = start, len(runs) - start
+        else:
+            ins[k, 1:1 + len(args[s])] = args[s]
+    return Program(op=op, args=args, const=const, sizes=tuple(sizes), offsets=offsets,
+                   first=first, outputs=np.array([slot[o] for o in outputs], dtype=np.int64),
+                   ins=ins, cst=const[first:].copy(),
+                   runs=np.array(runs, dtype=np.int64).reshape(-1, 3),
+                   constants=const[n_in:first].copy())
+
+
+def schedule(graph: Graph, work: list[int]) -> list[int]:
+    """The operations by depth (longest path from the inputs), in creation order within a
+    depth: still a topological order, and a layer's units end up side by side, so the next
+    layer's DOT reads them as one run however the loops were written."""
+    depth: dict[int, int] = {}
+    for n in work:
+        depth[n] = 1 + max((depth.get(a, 0) for a in graph.args[n]), default=0)
+    return sorted(work, key=depth.__getitem__)
+
+
+def dot_runs(pairs: tuple[int, ...], region: np.ndarray) -> list[tuple[int, int, int]]:
+    """A DOT's pairs as runs ``(p, q, n)`` of consecutive slots in one region each."""
+    runs: list[tuple[int, int, int]] = []
+    for m in range(0, len(pairs), 2):
+        p, q = pairs[m], pairs[m + 1]
+        if runs:
+            p0, q0, n = runs[-1]
+            if p == p0 + n and q == q0 + n and region[p] == region[p0] and \
+                    region[q] == region[q0] and region[p] >= 0 and region[q] >= 0:
+                runs[-1] = (p0, q0, n + 1)
+                continue
+        runs.append((p, q, 1))
+    return runs
+
+
+def build(graph: Graph, outputs: list[int], sizes: tuple[int, ...]) -> Program:
+    """Fuse, prune and lay out a traced graph."""
+    fused, fused_outputs = fuse_dots(graph, outputs)
+    return lay_out(fused, fused_outputs, sizes)

@@ -1,0 +1,310 @@
+"""The tape back end: ONE set of precompiled Numba kernels runs any traced function.
+
+A program is a tape of instructions ``(op, a, b, c)`` over one value array ``v`` (see
+:mod:`program`): instruction ``k`` writes slot ``first + k``. The kernels below walk it:
+
+- forward (slide 37): ``v[i] = op(v[a], v[b])`` for every instruction, in order;
+- backward (slide 30, from the output down): ``g[x] += g[y] · ∂y/∂x`` for every operand x
+  of every instruction y, in reverse order;
+- tangents (forward mode): ``dv[i] = Σₓ ∂y/∂x · dv[x]``, the directional derivative;
+- forward over reverse: the backward walk differentiated along ``dv``, the exact
+  Hessian-vector product.
+
+The kernels are compiled once, cached on disk (``cache=True``), and never again: a new
+function is new data, not new code. ``need[s]`` marks the slots that depend on an input we
+differentiate with respect to; the backward walk skips the others.
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from .ops import (
+    ADD,
+    COS,
+    DIV,
+    DOT,
+    EXP,
+    GE,
+    GT,
+    LOG,
+    MUL,
+    NEG,
+    POW,
+    RELU,
+    SIGMOID,
+    SIN,
+    SUB,
+    TANH,
+    WHERE,
+)
+
+# -- one operation: value, first and second local derivative ------------------------------
+
+
+@njit(cache=True, error_model="numpy")
+def unary(op, x, c):
+    """y = op(x) (c: POW's exponent)."""
+    if op == SIGMOID:
+        e = math.exp(-abs(x))
+        return 1.0 / (1.0 + e) if x >= 0.0 else e / (1.0 + e)
+    if op == TANH:
+        return math.tanh(x)
+    if op == RELU:
+        return x if x > 0.0 else 0.0
+    if op == EXP:
+        return math.exp(x)
+    if op == LOG:
+        return math.log(x) if x > 0.0 else (-math.inf if x == 0.0 else math.nan)
+    if op == SIN:
+        return math.sin(x)
+    if op == COS:
+        return math.cos(x)
+    if op == NEG:
+        return -x
+    if op == POW:
+        return x ** c
+    return abs(x)
+
+
+@njit(cache=True, error_model="numpy")
+def unary_grad(op, x, y, c):
+    """∂y/∂x, written from the stored output where the lecture does (σ' = y(1 − y))."""
+    if op == SIGMOID:
+        return y * (1.0 - y)
+    if op == TANH:
+        return 1.0 - y * y
+    if op == RELU:
+        return 1.0 if x > 0.0 else 0.0
+    if op == EXP:
+        return y
+    if op == LOG:
+        return 1.0 / x
+    if op == SIN:
+        return math.cos(x)
+    if op == COS:
+        return -math.sin(x)
+    if op == NEG:
+        return -1.0
+    if op == POW:
+        return c * x ** (c - 1.0)
+    return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
+
+
+@njit(cache=True, error_model="numpy")
+def unary_grad_tangent(op, x, y, c, dx, dy):
+    """The change of ∂y/∂x along the tangent (dx, dy): d(∂y/∂x) = ∂²y/∂x² · dx."""
+    if op == SIGMOID:
+        return (1.0 - 2.0 * y) * dy
+    if op == TANH:
+        return -2.0 * y * dy
+    if op == EXP:
+        return dy
+    if op == LOG:
+        return -dx / (x * x)
+    if op == SIN:
+        return -math.sin(x) * dx
+    if op == COS:
+        return -math.cos(x) * dx
+    if op == POW:
+        return c * (c - 1.0) * x ** (c - 2.0) * dx
+    return 0.0      # neg, relu, abs: piecewise linear
+
+
+# -- forward ---------------------------------------------------------------------------------
+
+
+@njit(cache=True, error_model="numpy")
+def forward(ins, cst, runs, first, v):
+    """Slide 37: every instruction's value, in order."""
+    for k in range(ins.shape[0]):
+        op, a, b = ins[k, 0], ins[k, 1], ins[k, 2]
+        i = first + k
+        if op == DOT:
+            s = 0.0
+            for r in range(a, a + b):
+                p, q = runs[r, 0], runs[r, 1]
+                for m in range(runs[r, 2]):
+                    s += v[p + m] * v[q + m]
+            v[i] = s
+        elif op == ADD:
+            v[i] = v[a] + v[b]
+        elif op == MUL:
+            v[i] = v[a] * v[b]
+        elif op == SUB:
+            v[i] = v[a] - v[b]
+        elif op == DIV:
+            v[i] = v[a] / v[b]
+        elif op == WHERE:
+            v[i] = v[b] if v[a] != 0.0 else v[ins[k, 3]]
+        elif op == GT:
+            v[i] = 1.0 if v[a] > v[b] else 0.0
+        elif op == GE:
+            v[i] = 1.0 if v[a] >= v[b] else 0.0
+        else:
+            v[i] = unary(op, v[a], cst[k])
+
+
+# -- backward --------------------------------------------------------------------------------
+
+
+@njit(cache=True, error_model="numpy")
+def backward(ins, cst, runs, first, v, g, need):
+    """Slide 30, walking down: ``g[x] += g[y] · ∂y/∂x``. ``g`` holds the output's seed; the
+    computed slots' gradients must start at zero."""
+    for k in range(ins.shape[0] - 1, -1, -1):
+        i = first + k
+        if not need[i]:
+            continue
+        op, a, b = ins[k, 0], ins[k, 1], ins[k, 2]
+        gi = g[i]
+        if op == DOT:
+            for r in range(a, a + b):
+                p, q, n = runs[r, 0], runs[r, 1], runs[r, 2]
+                if need[p] or p >= first:
+                    for m in range(n):
+                        g[p + m] += gi * v[q + m]
+                if need[q] or q >= first:
+                    for m in range(n):
+                        g[q + m] += gi * v[p + m]
+        elif op == ADD:
+            g[a] += gi
+            g[b] += gi
+        elif op == MUL:
+            g[a] += gi * v[b]
+            g[b] += gi * v[a]
+        elif op == SUB:
+            g[a] += gi
+            g[b] -= gi
+        elif op == DIV:
+            g[a] += gi / v[b]
+            g[b] -= gi * v[i] / v[b]
+        elif op == WHERE:
+            if v[a] != 0.0:
+                g[b] += gi
+            else:
+                g[ins[k, 3]] += gi
+        elif op == GT or op == GE:
+            pass        # a comparison is flat: no gradient
+        else:
+            g[a] += gi * unary_grad(op, v[a], v[i], cst[k])
+
+
+@njit(cache=True, error_model="numpy")
+def dependence(ins, runs, first, need):
+    """``need[i]`` for the computed slots: does slot i depend on a marked input?"""
+    for k in range(ins.shape[0]):
+        op, a, b = ins[k, 0], ins[k, 1], ins[k, 2]
+        d = False
+        if op == DOT:
+            for r in range(a, a + b):
+                for m in range(runs[r, 2]):
+                    d = d or need[runs[r, 0] + m] or need[runs[r, 1] + m]
+        elif op == WHERE:
+            d = need[b] or need[ins[k, 3]]
+        elif op == GT or op == GE:
+            d = False
+        elif op == ADD or op == SUB or op == MUL or op == DIV:
+            d = need[a] or need[b]
+        else:
+            d = need[a]
+        need[first + k] = d
+
+
+# -- forward mode and forward over reverse ----------------------------------------------------
+
+
+@njit(cache=True, error_model="numpy")
+def tangent(ins, cst, runs, first, v, dv):
+    """Values and tangents in one forward walk: ``dv[i] = Σₓ ∂y/∂x · dv[x]``."""
+    for k in range(ins.shape[0]):
+        op, a, b = ins[k, 0], ins[k, 1], ins[k, 2]
+        i = first + k
+        if op == DOT:
+            s = 0.0
+            ds = 0.0
+            for r in range(a, a + b):
+                p, q = runs[r, 0], runs[r, 1]
+                for m in range(runs[r, 2]):
+                    s += v[p + m] * v[q + m]
+                    ds += dv[p + m] * v[q + m] + v[p + m] * dv[q + m]
+            v[i] = s
+            dv[i] = ds
+        elif op == ADD:
+            v[i] = v[a] + v[b]
+            dv[i] = dv[a] + dv[b]
+        elif op == MUL:
+            v[i] = v[a] * v[b]
+            dv[i] = dv[a] * v[b] + v[a] * dv[b]
+        elif op == SUB:
+            v[i] = v[a] - v[b]
+            dv[i] = dv[a] - dv[b]
+        elif op == DIV:
+            v[i] = v[a] / v[b]
+            dv[i] = (dv[a] - v[i] * dv[b]) / v[b]
+        elif op == WHERE:
+            c = ins[k, 3]
+            v[i] = v[b] if v[a] != 0.0 else v[c]
+            dv[i] = dv[b] if v[a] != 0.0 else dv[c]
+        elif op == GT:
+            v[i] = 1.0 if v[a] > v[b] else 0.0
+            dv[i] = 0.0
+        elif op == GE:
+            v[i] = 1.0 if v[a] >= v[b] else 0.0
+            dv[i] = 0.0
+        else:
+            v[i] = unary(op, v[a], cst[k])
+            dv[i] = unary_grad(op, v[a], v[i], cst[k]) * dv[a]
+
+
+@njit(cache=True, error_model="numpy")
+def backward_tangent(ins, cst, runs, first, v, dv, g, dg, need):
+    """The backward walk and its derivative along ``dv`` (forward over reverse):
+    ``dg[x] += dg[y] · ∂y/∂x + g[y] · d(∂y/∂x)``. After it, ``dg`` of the inputs is H·dv."""
+    for k in range(ins.shape[0] - 1, -1, -1):
+        i = first + k
+        if not need[i]:
+            continue
+        op, a, b = ins[k, 0], ins[k, 1], ins[k, 2]
+        gi, dgi = g[i], dg[i]
+        if op == DOT:
+            for r in range(a, a + b):
+                p, q = runs[r, 0], runs[r, 1]
+                for m in range(runs[r, 2]):
+                    g[p + m] += gi * v[q + m]
+                    dg[p + m] += dgi * v[q + m] + gi * dv[q + m]
+                    g[q + m] += gi * v[p + m]
+                    dg[q + m] += dgi * v[p + m] + gi * dv[p + m]
+        elif op == ADD:
+            g[a] += gi
+            g[b] += gi
+            dg[a] += dgi
+            dg[b] += dgi
+        elif op == MUL:
+            g[a] += gi * v[b]
+            g[b] += gi * v[a]
+            dg[a] += dgi * v[b] + gi * dv[b]
+            dg[b] += dgi * v[a] + gi * dv[a]
+        elif op == SUB:
+            g[a] += gi
+            g[b] -= gi
+            dg[a] += dgi
+            dg[b] -= dgi
+        elif op == DIV:
+            y, x2 = v[i], v[b]
+            g[a] += gi / x2
+            dg[a] += dgi / x2 - gi * dv[b] / (x2 * x2)
+            g[b] -= gi * y / x2
+            dg[b] -= dgi * y / x2 + gi * (dv[i] / x2 - y * dv[b] / (x2 * x2))
+        elif op == WHERE:
+            c = b if v[a] != 0.0 else ins[k, 3]
+            g[c] += gi
+            dg[c] += dgi
+        elif op == GT or op == GE:
+            pass
+        else:
+            d = unary_grad(op, v[a], v[i], cst[k])
+            g[a] += gi * d
+            dg[a] += dgi * d + gi * unary_grad_tangent(op, v[a], v[i], cst[k], dv[a], dv[i])
