@@ -15,7 +15,8 @@ import sys
 
 from . import autodiff, data
 from .checks import testing
-from .checks.gradcheck import EngineComparison, GradientCheck, check_gradients, compare_engines
+from .checks.comparison import EngineComparison, compare_engines
+from .checks.gradcheck import GradientCheck, check_gradients
 from .compiled import TracingError, Value, compile, dot, where
 from .data import load_arrays, load_digits, load_synth
 from .engines import scalar, scalar_fast, vectorized

@@ -70,7 +70,8 @@ class GradientCheck:
         # how many tolerances away each parameter is; kinks do not count
         with np.errstate(divide="ignore", invalid="ignore"):
             b = self.abs_error / (self.atol + self.rtol * np.abs(self.numeric))
-        b = np.where(np.isnan(b), 0.0, b)          # 0/0: exact agreement at zero tolerance
+        # 0/0 is exact agreement at zero tolerance; NaN elsewhere (a NaN gradient) is worst
+        b = np.where(np.isnan(b), np.where(self.failed, np.inf, 0.0), b)
         return np.where(self.at_kink, -np.inf, b)
 
     @property
@@ -221,103 +222,3 @@ def _complex_step(net: Any, X: np.ndarray, T: np.ndarray, eng: Any, eps: float, 
     return GradientCheck(eng.name, net.param_names, analytic, numeric, numeric.copy(),
                          numeric.copy(), failed, np.zeros(len(numeric), dtype=bool), atol, rtol,
                          h, "complex_step", note)
-
-
-# -- two engines, node by node -------------------------------------------------------------
-
-
-@dataclass
-class EngineComparison:
-    """The largest difference between two engines at every node and parameter.
-
-    ``rows`` maps a node name (``k1``, ``h1``, …, ``y``, ``loss``) to ``(value diff,
-    gradient diff)``; ``param_diff`` holds every parameter's gradient difference.
-
-    Relative differences are taken against the pass's scale: the largest value of any node
-    (forward) and the largest gradient of any node or parameter (backward). Rounding errors
-    are relative to the largest numbers combined: a ``k`` that cancels to nearly 0, or a
-    softmax gradient ``y (y' − Σ y' y)``, carries the error of the terms it came from.
-    """
-
-    engines: tuple[str, str]
-    rows: dict[str, tuple[float, float]]
-    param_diff: np.ndarray
-    value_scale: float
-    grad_scale: float
-    names: list[str]
-    own_scale: dict[str, float] = field(default_factory=dict)  # rows measured on their own
-
-    @property
-    def max_rel(self) -> float:
-        v = max(r[0] for r in self.rows.values())
-        g = max([r[1] for k, r in self.rows.items() if k not in self.own_scale]
-                + [self.param_diff.max(initial=0.0)])
-        own = [self.rows[k][1] / s if s > 0 else self.rows[k][1]
-               for k, s in self.own_scale.items()]
-        return float(max([v / self.value_scale if self.value_scale > 0 else v,
-                          g / self.grad_scale if self.grad_scale > 0 else g] + own))
-
-    def ok(self, tol: float = 1e-12) -> bool:
-        """True when every node and parameter agrees within ``tol`` relative to its scale."""
-        return self.max_rel <= tol
-
-    @property
-    def worst_param(self) -> str:
-        return self.names[int(np.argmax(self.param_diff))]
-
-    def __str__(self) -> str:
-        a, b = self.engines
-        lines = [f"{a} vs {b}: largest |difference| per node "
-                 f"(max relative to scale {self.max_rel:.2e})",
-                 f"  {'node':<10}{'value':>12}{'gradient':>12}"]
-        for name, (v, g) in self.rows.items():
-            gtxt = f"{g:>12.2e}" if name != "loss" else f"{'':>12}"
-            lines.append(f"  {name:<10}{v:>12.2e}{gtxt}")
-        lines.append(f"  {'params':<10}{'':>12}{self.param_diff.max(initial=0):>12.2e}"
-                     f"  (worst {self.worst_param}, {len(self.names)} parameters)")
-        return "\n".join(lines)
-
-
-def _diff(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    same = (a == b)                 # equal infinities count as agreement
-    with np.errstate(invalid="ignore"):
-        d = np.where(same, 0.0, np.abs(a - b))
-    d = np.where(np.isnan(d), np.inf, d)
-    finite = np.isfinite(a) & np.isfinite(b)
-    scale = max(np.abs(a[finite]).max(initial=0.0), np.abs(b[finite]).max(initial=0.0))
-    return float(d.max(initial=0.0)), float(scale)
-
-
-def compare_engines(net: Any, X: Any, T: Any, engines: tuple[str, str] = ("scalar", "vectorized")
-                    ) -> EngineComparison:
-    """Run two engines on the same batch and report, node by node, how far apart they are."""
-    if len(engines) != 2:
-        raise ValueError(f"engines={engines!r}: expected two engine names")
-    ea, eb = get_engine(engines[0]), get_engine(engines[1])
-    Xc, Tc = check_batch(net, X, T)
-    na, nb = ea.nodes(net, Xc, Tc), eb.nodes(net, Xc, Tc)
-    rows: dict[str, tuple[float, float]] = {}
-    value_scale = grad_scale = 0.0
-    own_scale: dict[str, float] = {}
-    L = net.num_layers
-    for l in range(1, L + 1):
-        for node in ("k", "h"):
-            name = "y" if (node == "h" and l == L) else f"{node}{l}"
-            v, vs = _diff(na[f"{node}{l}"], nb[f"{node}{l}"])
-            g, gs = _diff(na[f"{node}{l}_grad"], nb[f"{node}{l}_grad"])
-            rows[name] = (v, g)
-            value_scale = max(value_scale, vs)
-            # bce/ce differentiate from the logits: their dl/dy (1/y) never enters k'
-            if name == "y" and net.loss in ("bce", "ce"):
-                own_scale[name] = gs
-            else:
-                grad_scale = max(grad_scale, gs)
-    v, vs = _diff(np.array(na["loss"]), np.array(nb["loss"]))
-    rows["loss"] = (v, 0.0)
-    value_scale = max(value_scale, vs)
-    ga, gb = np.asarray(na["grad"]), np.asarray(nb["grad"])
-    pd = np.abs(ga - gb)
-    grad_scale = max(grad_scale, float(np.abs(ga).max()), float(np.abs(gb).max()))
-    return EngineComparison((ea.name, eb.name), rows, pd, value_scale, grad_scale,
-                            net.param_names, own_scale)

@@ -6,7 +6,8 @@ import argparse
 
 import numpy as np
 
-from ..checks.gradcheck import check_gradients, compare_engines
+from ..checks.comparison import compare_engines
+from ..checks.gradcheck import check_gradients
 from ..engines import ENGINE_NAMES
 from ..network import MLP
 from ._common import add_network_options, random_targets
