@@ -10,7 +10,7 @@ from ..checks.comparison import compare_engines
 from ..checks.gradcheck import check_gradients
 from ..engines import ENGINE_NAMES
 from ..network import MLP
-from ._common import add_network_options, random_targets
+from .options import add_network_options, random_targets
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..engines import ENGINE_NAMES
 from ..plot.network import MAX_UNITS, SHOWS
-from ._common import add_source_options, build_network, parse_values, random_targets
+from .options import add_source_options, build_network, parse_values, random_targets
 
 FORMATS = (".png", ".svg")
 

@@ -11,7 +11,7 @@ import argparse
 import json
 
 from ..explain import MAX_PATHS, explain, valid_names
-from ._common import add_source_options, build_network, parse_values
+from .options import add_source_options, build_network, parse_values
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -9,10 +9,9 @@ import numpy as np
 
 from ..data import load_arrays, load_digits, load_synth
 from ..engines import ENGINE_NAMES
-from ..functions import HIDDEN, LOSSES, OUTPUT
 from ..network import MLP
 from ..train import accuracy, train
-from ._common import parse_sizes
+from .options import add_network_options
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -26,15 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", default="synth",
                    help="synth (the course's 2-D data), digits (8x8 handwritten digits), or "
                         "a path to .npz (keys X, T) or .csv (last column the target)")
-    p.add_argument("--sizes", type=parse_sizes, default=None,
-                   help="layer widths, input first, e.g. 64,32,10 (default: input width, 16, "
-                        "number of classes)")
-    p.add_argument("--hidden", choices=sorted(HIDDEN), default="sigmoid",
-                   help="hidden activation (default sigmoid)")
-    p.add_argument("--output", choices=sorted(OUTPUT), default=None,
-                   help="output activation (default softmax for classes, else identity)")
-    p.add_argument("--loss", choices=sorted(LOSSES), default=None,
-                   help="loss (default ce for classes, else squared)")
+    add_network_options(p, from_data=True, seed_help="seed for init, order and split")
     p.add_argument("--engine", choices=list(ENGINE_NAMES), default="scalar",
                    help="engine computing the gradients (default scalar)")
     p.add_argument("--batch-size", type=int, default=1,
@@ -43,7 +34,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, default=0.01,
                    help="learning rate; the step uses the SUM of the batch's gradients "
                         "(default 0.01)")
-    p.add_argument("--seed", type=int, default=0, help="seed for init, order and split")
     p.add_argument("--no-standardize", action="store_true",
                    help="use the raw features (default: scale each feature to zero mean "
                         "and unit variance on the training set)")

@@ -17,7 +17,7 @@ import numpy as np
 from .arithmetic import square
 from .core import TensorNode
 from .elementwise import abs, log, relu, softplus
-from .reductions import _pick, pick, where
+from .reductions import pick, where
 from .softmax import log_softmax
 
 
@@ -46,11 +46,6 @@ def ce_from_logits(z: TensorNode, t: Any) -> TensorNode:
     return -pick(log_softmax(z), t).sum()
 
 
-def _ce_from_logits_packed(z: TensorNode, t: np.ndarray) -> TensorNode:
-    # ce_from_logits for the targets check_T packed (class indices, checked): no re-check
-    return -_pick(log_softmax(z), t).sum()
-
-
 def bce_from_probabilities(y: TensorNode, t: Any) -> TensorNode:
     """``-Σ log(y if t = 1 else 1 - y)``: the bce as a function of the output ``y``. Its
     gradient is ``-1/y`` where ``t = 1`` and ``1/(1 - y)`` where ``t = 0`` (infinite where
@@ -65,13 +60,13 @@ def ce_from_probabilities(y: TensorNode, t: Any) -> TensorNode:
 
 
 #: loss name -> (function, takes the logits rather than the output); the functions take
-#: targets packed and checked by ``check_T``
+#: targets as ``check_T`` packs them
 LOSSES = {
     "squared": (squared, False),
     "absolute": (absolute, False),
     "hinge": (hinge, False),
     "bce": (bce_from_logits, True),
-    "ce": (_ce_from_logits_packed, True),
+    "ce": (ce_from_logits, True),
 }
 
 #: the bce and ce as functions of the output probabilities

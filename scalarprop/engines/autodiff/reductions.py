@@ -16,7 +16,7 @@ import numpy as np
 from .core import Axis, Op, TensorNode, unbroadcast, value_of
 
 
-def _normalize_axes(axis: Axis, ndim: int, op: str = "sum") -> tuple[int, ...]:
+def normalize_axes(axis: Axis, ndim: int, op: str = "sum") -> tuple[int, ...]:
     """``axis`` (None: all; an int or ints, negative counting from the end) as sorted
     non-negative axes of a tensor with ``ndim`` axes; a ValueError naming ``op`` if one is out
     of range or repeated."""
@@ -48,7 +48,7 @@ class Sum(Op):
     @staticmethod
     def forward(context: dict[str, Any], x: np.ndarray, *, axis: Axis = None,
                 keepdims: bool = False) -> np.ndarray:
-        axes = _normalize_axes(axis, x.ndim)
+        axes = normalize_axes(axis, x.ndim)
         context["shape"], context["axes"], context["keepdims"] = x.shape, axes, keepdims
         return np.sum(x, axis=axes, keepdims=keepdims)
 
@@ -205,14 +205,7 @@ def pick(x: Any, t: Any) -> TensorNode:
     idx = np.asarray(t).reshape(-1)
     if idx.shape[0] != n or idx.dtype.kind not in "iuf" or (idx != np.round(idx)).any():
         raise ValueError(f"pick: expected {n} integer column indices, got {np.shape(t)}")
-    return _pick(x, idx)
-
-
-def _pick(x: Any, idx: np.ndarray) -> TensorNode:
-    # pick for column indices already checked (one whole number per row of x), e.g. the
-    # targets check_T packed for ce: no second check
-    idx = idx.reshape(-1)
-    return Select.apply(x, index=(np.arange(idx.shape[0]), idx.astype(np.intp)))
+    return Select.apply(x, index=(np.arange(n), idx.astype(np.intp)))
 
 
 def where(condition: Any, a: Any, b: Any) -> TensorNode:

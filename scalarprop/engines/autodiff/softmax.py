@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .core import Op, TensorNode, value_of
-from .reductions import _normalize_axes
+from .reductions import normalize_axes
 
 
 class Softmax(Op):
@@ -73,7 +73,7 @@ class LogSoftmax(Op):
 def _check_axis(x: Any, axis: int, name: str) -> None:
     # exactly one axis: None or a tuple goes in as a single (invalid) axis and is refused
     one = axis if isinstance(axis, (int, np.integer)) else (axis,)
-    _normalize_axes(one, value_of(x).ndim, name)
+    normalize_axes(one, value_of(x).ndim, name)
 
 
 def softmax(x: Any, axis: int = -1) -> TensorNode:

@@ -28,17 +28,32 @@ def parse_sizes(text: str) -> list[int]:
     return sizes
 
 
+#: what a command that fits the network to its data (``train``) says instead of a default
+FROM_DATA = {"sizes": "input width, 16, number of classes",
+             "output": "softmax for classes, else identity",
+             "loss": "ce for classes, else squared"}
+
+
 def add_network_options(p: argparse.ArgumentParser, sizes: str = "2,3,1",
-                        output: str = "identity", loss: str = "squared") -> None:
-    p.add_argument("--sizes", type=parse_sizes, default=parse_sizes(sizes),
-                   help=f"layer widths, input first (default {sizes})")
+                        output: str = "identity", loss: str = "squared", *,
+                        from_data: bool = False,
+                        seed_help: str = "initialisation seed") -> None:
+    """``--sizes``, ``--hidden``, ``--output``, ``--loss`` and ``--seed``. ``from_data``: the
+    command fits sizes, output and loss to its data, so they default to None."""
+
+    def default(name: str, value: str) -> str:
+        return f"default: {FROM_DATA[name]}" if from_data else f"default {value}"
+
+    p.add_argument("--sizes", type=parse_sizes,
+                   default=None if from_data else parse_sizes(sizes),
+                   help=f"layer widths, input first, e.g. 64,32,10 ({default('sizes', sizes)})")
     p.add_argument("--hidden", choices=sorted(HIDDEN), default="sigmoid",
                    help="hidden activation (default sigmoid)")
-    p.add_argument("--output", choices=sorted(OUTPUT), default=output,
-                   help=f"output activation (default {output})")
-    p.add_argument("--loss", choices=sorted(LOSSES), default=loss,
-                   help=f"loss function (default {loss})")
-    p.add_argument("--seed", type=int, default=0, help="initialisation seed (default 0)")
+    p.add_argument("--output", choices=sorted(OUTPUT), default=None if from_data else output,
+                   help=f"output activation ({default('output', output)})")
+    p.add_argument("--loss", choices=sorted(LOSSES), default=None if from_data else loss,
+                   help=f"loss function ({default('loss', loss)})")
+    p.add_argument("--seed", type=int, default=0, help=f"{seed_help} (default 0)")
 
 
 def parse_values(text: str, option: str) -> np.ndarray:
