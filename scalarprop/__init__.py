@@ -23,6 +23,7 @@ from .engines import scalar, scalar_fast, vectorized
 from .explain import Explanation, explain
 from .network import MLP
 from .plot.network import draw
+from .plot.page import explore
 from .train import History, TrainingDivergedError, train
 
 # the engines' and the oracle's short addresses, used by the README and users' code:
@@ -32,6 +33,7 @@ for _module in (scalar, scalar_fast, vectorized, testing):
 
 __all__ = [
     "draw",
+    "explore",
     "explain",
     "Explanation",
     "MLP",

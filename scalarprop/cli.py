@@ -12,7 +12,7 @@ import importlib
 import sys
 
 #: the sub-commands, each a module under scalarprop.commands, in the order --help lists them
-COMMANDS = ("demo", "train", "check", "explain", "draw", "bench")
+COMMANDS = ("demo", "train", "check", "explain", "draw", "explore", "bench")
 
 
 class Parser(argparse.ArgumentParser):

@@ -663,11 +663,12 @@ class _Painter:
 
 
 def columns(net: MLP, X: np.ndarray | None, T: np.ndarray | None, nodes: dict[str, Any] | None,
-            max_units: int = MAX_UNITS) -> tuple[list[Any], int]:
+            max_units: int = MAX_UNITS, index: int | None = None) -> tuple[list[Any], int]:
     """The columns of units :func:`draw` lays out for the checked example ``(X, T)`` (a batch
     of one; None for both without one) and the engine's ``nodes`` of it: the same choice of
     units (the strongest, with a gap) and the same positions, for a page that paints the
-    network itself (:mod:`scalarprop.plot.page`). Returns the columns (``part``, ``layer``,
+    network itself (:mod:`scalarprop.plot.page`); the units of parameter ``index`` are
+    kept. Returns the columns (``part``, ``layer``,
     ``x``, ``units``, ``hidden``, ``y``, ``gap_y``) and the tallest column's slots."""
     ex = None if X is None else _example(net, X, T, nodes)
-    return _layout(net, ex, None, int(max_units))
+    return _layout(net, ex, index, int(max_units))

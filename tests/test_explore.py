@@ -1,0 +1,116 @@
+"""explore(): the page's recorded SGD run against an independent one, its size budget, that it
+holds no reference to the network, and the bad input it refuses (the page itself is tested in a
+real browser in test_explore_browser.py)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import scalarprop as sp
+from scalarprop.cli import main
+from scalarprop.engines import vectorized
+from scalarprop.examples import lecture_network
+
+
+def lecture_data(n: int = 5):
+    net, x, t = lecture_network()
+    rng = np.random.default_rng(1)
+    X = np.vstack([x, rng.normal(size=(n - 1, 2))])
+    T = np.vstack([t, np.full((n - 1, 1), 12.1)])
+    return net, X, T
+
+
+def test_recorded_sgd_matches_an_independent_run_with_the_other_engine():
+    net, X, T = lecture_data()
+    page = sp.explore(net, X, T, steps=30, lr=0.05)
+    rec = page.recording
+    theta = net.params.copy()
+    run = net.copy()
+    for s, i in enumerate(rec.order):
+        np.testing.assert_allclose(rec.params[s], run.params, rtol=0, atol=1e-12)
+        _, g = vectorized.loss_and_grad(run, X[i:i + 1], T[i:i + 1])
+        run.params[:] -= 0.05 * g
+    np.testing.assert_allclose(rec.params[-1], run.params, rtol=0, atol=1e-12)
+    assert sorted(rec.order[:5]) == [0, 1, 2, 3, 4]      # one pass over the data per epoch
+    np.testing.assert_array_equal(net.params, theta)    # the run trained a copy
+
+
+def test_checks_are_the_engines_and_the_finite_difference():
+    net, X, T = lecture_data()
+    page = sp.explore(net, X, T, steps=4)
+    rec = page.recording
+    w12 = list(rec.check_params).index(net.param_index("W0[1,0]"))
+    assert rec.checks["scalar"][0, 0, w12] == pytest.approx(-0.0792, abs=1e-12)   # slide 44
+    assert rec.checks["fd"][0, 0, w12] == pytest.approx(-0.0792, abs=1e-8)
+    run = net.copy()
+    run.params[:] = rec.params[3]
+    e = sp.explain(run, X[2], T[2], "W0[1,0]")
+    assert rec.checks["vectorized"][3, 2, w12] == e.engines["vectorized"]
+    assert rec.checks["fd"][3, 2, w12] == pytest.approx(e.finite_difference, abs=1e-12)
+
+
+def test_lecture_page_is_small_and_self_contained():
+    net, X, T = lecture_data()
+    page = sp.explore(net, X, T)
+    assert page.size < 200_000, page.size
+    html = page.html
+    assert not re.search(r"<(script|link|img)[^>]+(src|href)=", html)
+    urls = set(re.findall(r"https?://[^\s\"'<>)]+", html)) - {"http://www.w3.org/2000/svg"}
+    assert not urls, urls
+    assert 'id="step"' in html and 'id="example"' in html and 'id="derivation"' in html
+    assert page._repr_html_().startswith("<iframe srcdoc=")
+
+
+def test_784_128_10_page_with_50_steps_and_5_examples_is_under_2_mb():
+    rng = np.random.default_rng(0)
+    net = sp.MLP([784, 128, 10], seed=0)
+    X, T = rng.normal(size=(20, 784)), rng.normal(size=(20, 10))
+    page = sp.explore(net, X, T, steps=50, examples=5)
+    assert page.size < 2_000_000, page.size
+    assert len(page.params) == 16 * 16 + 16 + 16 * 10 + 10      # the drawn edges and biases
+
+
+def test_output_that_is_not_html_is_refused(tmp_path):
+    net, X, T = lecture_data()
+    before = net.params.copy()
+    with pytest.raises(ValueError, match=r"\.html"):
+        sp.explore(net, X, T, tmp_path / "page.png")
+    assert not (tmp_path / "page.png").exists()
+    np.testing.assert_array_equal(net.params, before)
+    assert main(["explore", "--example", "lecture", "--out", str(tmp_path / "x.svg")]) == 2
+
+
+def test_too_many_edges_suggests_max_units():
+    net = sp.MLP([60, 60, 60], seed=0)
+    X, T = np.zeros((2, 60)), np.zeros((2, 60))
+    with pytest.raises(ValueError, match="max_units"):
+        sp.explore(net, X, T, max_units=60)          # 3600 + 3600 edges drawn
+    sp.explore(net, X, T, steps=1, max_units=16)     # with the gap it is fine
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(steps=-1), "steps"), (dict(examples=0), "examples"), (dict(lr=float("nan")), "lr"),
+    (dict(show="colours"), "show"), (dict(weight="W7[0,0]"), "W7"), (dict(engine="gpu"), "engine"),
+])
+def test_bad_options_are_refused(bad, match):
+    net, X, T = lecture_data()
+    with pytest.raises(ValueError, match=match):
+        sp.explore(net, X, T, **bad)
+
+
+def test_diverging_sgd_is_a_value_error_and_leaves_the_network():
+    net, X, T = lecture_data()
+    before = net.params.copy()
+    with pytest.raises(ValueError, match="smaller learning rate"):
+        sp.explore(net, X * 1e3, T * 1e150, lr=1e10, steps=5)
+    np.testing.assert_array_equal(net.params, before)
+
+
+def test_command_writes_the_page(tmp_path, capsys):
+    out = tmp_path / "lecture.html"
+    assert main(["explore", "--example", "lecture", "--steps", "5", "--out", str(out)]) == 0
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert "2-3-1 network" in capsys.readouterr().out

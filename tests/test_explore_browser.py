@@ -1,0 +1,198 @@
+"""The explorer page in a real browser (headless Chromium, Debian's ``chromium``): what a
+student clicks and reads, held to explain's own text, the lecture's numbers (slides 43-44) and
+an independent SGD run. Every test fails on a console error of the page."""
+
+from __future__ import annotations
+
+import io
+import shutil
+
+import numpy as np
+import pytest
+
+import scalarprop as sp
+from scalarprop.engines import vectorized
+from scalarprop.examples import lecture_network
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("no chromium on PATH (.ci/run installs Debian's chromium package)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def lecture_data(n: int = 5):
+    net, x, t = lecture_network()
+    rng = np.random.default_rng(1)
+    X = np.vstack([x, rng.normal(size=(n - 1, 2))])
+    T = np.vstack([t, np.full((n - 1, 1), 12.1)])
+    return net, X, T
+
+
+@pytest.fixture(scope="module")
+def lecture(tmp_path_factory):
+    net, X, T = lecture_data()
+    path = tmp_path_factory.mktemp("page") / "lecture.html"
+    page = sp.explore(net, X, T, path, steps=50, lr=0.05)
+    return net, X, T, page, path
+
+
+class Opened:
+    """A page opened in the browser, collecting console errors."""
+
+    def __init__(self, browser, path, width=1300):
+        self.page = browser.new_page(viewport={"width": width, "height": 900})
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error"
+                     else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.goto(path.as_uri())
+
+    def derivation(self) -> str:
+        return self.page.locator("#derivation pre").inner_text()
+
+    def close(self):
+        self.page.close()
+        assert not self.errors, self.errors
+
+
+@pytest.fixture
+def opened(browser, lecture):
+    o = Opened(browser, lecture[4])
+    yield o
+    o.close()
+
+
+def at_step(net, X, T, page, s):
+    """The network after s SGD steps, run independently with the vectorized engine in the
+    order the page recorded; it must agree with the page's parameters, which it returns (the
+    finite difference in explain's text sees the last bits, so the text is compared at the
+    recorded parameters)."""
+    run = net.copy()
+    for i in page.recording.order[:s]:
+        _, g = vectorized.loss_and_grad(run, X[i:i + 1], T[i:i + 1])
+        run.params[:] -= 0.05 * g
+    np.testing.assert_allclose(page.recording.params[s], run.params, rtol=0, atol=1e-12)
+    run.params[:] = page.recording.params[s]
+    return run
+
+
+def test_click_w12_shows_the_slides_chain(opened, lecture):
+    net, X, T, _, _ = lecture
+    opened.page.locator('[data-label="W0[1,0]"]').click()
+    text = opened.derivation()
+    assert "∂l/∂w₁₂ = ∂l/∂y · ∂y/∂h₂ · ∂h₂/∂k₂ · ∂k₂/∂w₁₂" in text
+    assert "= 2(10.1 − 12.1) · (−2) · 0.99(1 − 0.99) · (−1)" in text
+    assert "= (−4) · (−2) · 0.0099 · (−1)" in text                  # the four factors
+    assert "= −0.0792\n" in text
+    assert text == str(sp.explain(net, X[0], T[0], "W0[1,0]"))     # all of it, as explain
+    assert "on" in opened.page.locator('[data-param="W1[0,1]"]').get_attribute("class")
+    assert "on" in opened.page.locator('[data-node="h1[1]"]').get_attribute("class")
+    assert "on" not in opened.page.locator('[data-node="h1[0]"]').get_attribute("class")
+
+
+def test_every_weight_reads_as_explain(opened, lecture):
+    net, X, T, page, _ = lecture
+    for name in page.params:
+        opened.page.locator(f'[data-param="{name}"]').dispatch_event("click")
+        assert opened.derivation() == str(sp.explain(net, X[0], T[0], name)), name
+
+
+def test_click_a_node(opened, lecture):
+    opened.page.locator('[data-node="k1[1]"]').click()
+    text = opened.derivation()
+    assert "∂l/∂k₂ = ∂l/∂y · ∂y/∂h₂ · ∂h₂/∂k₂" in text
+    assert "= (−4) · (−2) · 0.0099\n" in text and "= 0.0792\n" in text
+    assert "scalar engine's backward pass  0.0792" in text
+
+
+def test_slider_follows_the_recorded_sgd(opened, lecture):
+    net, X, T, page, _ = lecture
+    opened.page.locator('[data-label="W0[1,0]"]').click()
+    for s in (1, 17, 50):
+        opened.page.locator("#step").fill(str(s))
+        run = at_step(net, X, T, page, s)
+        w = run.params[net.param_index("W0[1,0]")]
+        # the derivation at step s is explain's at the step's parameters
+        assert opened.derivation() == str(sp.explain(run, X[0], T[0], "W0[1,0]"))
+        value = float(opened.page.evaluate("explorer.st.param('W0[1,0]', +step.value)"))
+        assert value == pytest.approx(w, abs=1e-12)
+
+
+def test_pick_another_example(opened, lecture):
+    net, X, T, page, _ = lecture
+    opened.page.locator("#step").fill("5")
+    opened.page.select_option("#example", "3")
+    opened.page.locator('[data-param="W1[0,2]"]').dispatch_event("click")
+    run = at_step(net, X, T, page, 5)
+    assert opened.derivation() == str(sp.explain(run, X[3], T[3], "W1[0,2]"))
+
+
+def test_keyboard_steps_and_tabs(opened):
+    opened.page.locator("#step").fill("3")
+    opened.page.locator("h1").click()
+    opened.page.keyboard.press("ArrowRight")
+    assert opened.page.locator("#step").input_value() == "4"
+    opened.page.keyboard.press("ArrowLeft")
+    opened.page.keyboard.press("ArrowLeft")
+    assert opened.page.locator("#step").input_value() == "2"
+    opened.page.locator('[data-param="W0[0,0]"]').focus()
+    opened.page.keyboard.press("Tab")
+    focused = opened.page.evaluate("document.activeElement.getAttribute('data-param')")
+    assert focused == "W0[0,1]"
+    assert "∂l/∂w₂₁" in opened.derivation()
+
+
+def test_screenshot_is_not_blank_and_fits_a_phone(browser, lecture):
+    import matplotlib.image
+
+    phone = Opened(browser, lecture[4], width=390)
+    try:
+        width = phone.page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, width                      # no sideways scrolling on a phone
+        png = phone.page.screenshot(full_page=True)
+    finally:
+        phone.close()
+    pixels = matplotlib.image.imread(io.BytesIO(png))
+    assert pixels.std() > 0.05                           # not a blank page
+    assert (pixels[..., :3].min(axis=-1) < 0.5).mean() > 0.01
+
+
+@pytest.mark.parametrize("hidden, output, loss, sizes", [
+    ("tanh", "softmax", "ce", [3, 4, 3]),
+    ("relu", "sigmoid", "bce", [3, 4, 3, 2]),
+    ("sigmoid", "softmax", "squared", [2, 3, 2]),
+])
+def test_page_derivations_read_as_explain_on_other_networks(browser, tmp_path, hidden, output,
+                                                           loss, sizes):
+    rng = np.random.default_rng(3)
+    net = sp.MLP(sizes, hidden, output, loss, seed=3)
+    X = rng.normal(size=(6, sizes[0]))
+    K = sizes[-1]
+    T = rng.integers(0, K, size=6) if loss == "ce" else (
+        rng.integers(0, 2, size=(6, K)).astype(float) if loss == "bce" else rng.normal(size=(6, K)))
+    path = tmp_path / "net.html"
+    page = sp.explore(net, X, T, path, steps=6, lr=0.1, examples=3)
+    o = Opened(browser, path)
+    try:
+        for s, e in ((0, 1), (6, 2)):
+            run = net.copy()
+            run.params[:] = page.recording.params[s]
+            for name in page.params:
+                got = o.page.evaluate(
+                    "([n, s, e]) => derivationText(explorer.st, derivationOf(explorer.st, n, s, e),"
+                    " s, e)", [name, s, e])
+                assert got == str(sp.explain(run, X[e], T[e], name)), (name, s, e)
+    finally:
+        o.close()
