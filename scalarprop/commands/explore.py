@@ -8,7 +8,7 @@ import numpy as np
 
 from ..engines import ENGINE_NAMES
 from ..plot.network import MAX_UNITS, SHOWS
-from ._common import add_source_options, build_network, random_targets
+from .options import add_source_options, build_network, random_targets
 
 #: how many examples the SGD run trains on when none are given (the page shows --examples)
 RANDOM_EXAMPLES = 20
