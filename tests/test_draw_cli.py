@@ -48,6 +48,13 @@ def test_weight_highlights_its_paths_in_the_file(tmp_path):
     assert "path:W0[1,0]>k1[1]>h1[1]>k2[0]>h2[0]>loss" in ids and "chain" in ids
 
 
+def test_a_flat_index_names_the_weight_as_the_readme_says(tmp_path):
+    out = tmp_path / "w.svg"
+    assert main(["draw", "--example", "lecture", "--weight", "2", "--out", str(out)]) == 0
+    ids = {el.get("id") for el in ET.parse(out).getroot().iter()}
+    assert "path:W0[1,0]>k1[1]>h1[1]>k2[0]>h2[0]>loss" in ids      # flat index 2 is W0[1,0]
+
+
 def test_no_example_draws_the_weights(tmp_path):
     out = tmp_path / "w.png"
     assert main(["draw", "--sizes", "3,16,40,2", "--no-example", "--out", str(out)]) == 0
@@ -69,6 +76,8 @@ def test_no_example_draws_the_weights(tmp_path):
     (["--example", "lecture", "--weight", "w7"], "weight='w7'"),
     (["--weight", "W0[9,9]"], "out of range"),
     (["--out", "no/such/dir/net.png"], "cannot write the file"),
+    (["--dpi", "100000"], "--dpi 100000: expected 10 to 1000 dots per inch"),
+    (["--dpi", "5"], "--dpi 5: expected 10 to 1000"),
 ])
 def test_bad_options_get_a_clear_error(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -224,6 +224,17 @@ def test_lecture_names_need_one_hidden_layer_and_named_outputs():
         explain(wide, np.ones(12), [0.0], "w112")
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_parameters_that_are_not_finite_are_refused(bad):
+    net, x, t = lecture_network()
+    net.params[[1, 7]] = bad
+    before = net.params.copy()
+    with pytest.raises(ValueError, match=rf"net: parameter W0\[0,1\] is {bad} \(and 1 more "
+                                         r"are not finite\); explain needs finite parameters"):
+        explain(net, x, t, "w12")
+    assert np.array_equal(net.params, before, equal_nan=True)
+
+
 def test_bad_examples_are_refused_and_leave_the_network_unchanged():
     net, x, t = lecture_network()
     before = net.params.copy()

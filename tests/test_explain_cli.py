@@ -30,6 +30,31 @@ def test_json_carries_the_numbers(capsys):
     assert d["update_direction"] == 1
 
 
+def test_a_flat_index_names_the_weight(capsys):
+    """The README's ``scalarprop explain ... 5``: a flat index, as the command line passes it."""
+    from scalarprop.examples import lecture_network
+
+    net, _, _ = lecture_network()
+    assert main(["explain", "2", "5", "--example", "lecture", "--format", "json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert [r["weight"] for r in d] == [net.param_name(2), net.param_name(5)] == \
+        ["W0[1,0]", "W0[2,1]"]
+    assert d[0]["gradient"] == pytest.approx(-0.0792, abs=1e-12)
+    assert main(["explain", "13", "--example", "lecture"]) == 2     # 13 parameters: 0..12
+    assert "flat index out of range [0, 13)" in capsys.readouterr().err
+
+
+def test_a_model_with_nan_parameters_gets_one_line(tmp_path, capsys):
+    net = MLP([2, 3, 1], seed=0)
+    net.params[4] = np.nan
+    net.save(tmp_path / "nan.npz")
+    assert main(["explain", "W0[0,0]", "--model", str(tmp_path / "nan.npz"), "--x", "1,2",
+                 "--t", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert f"parameter {net.param_name(4)} is nan" in err and "finite parameters" in err
+
+
 def test_saved_model_and_example_from_options(tmp_path, capsys):
     net = MLP([3, 4, 2], hidden="tanh", output="softmax", loss="ce", seed=7)
     path = tmp_path / "net.npz"

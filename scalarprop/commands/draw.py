@@ -12,6 +12,7 @@ from ..plot.network import MAX_UNITS, SHOWS
 from .options import add_source_options, build_network, parse_values, random_targets
 
 FORMATS = (".png", ".svg")
+MIN_DPI, MAX_DPI = 10, 1000
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -33,8 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="draw the weights alone, without an example (--show values only)")
     p.add_argument("--weight", default=None,
                    help="highlight this parameter's paths to the loss and print its chain of "
-                        "local derivatives: W0[1,0], b1[0], or in a 2-layer net the lecture's "
-                        "w12, v2, b2, c")
+                        "local derivatives: W0[1,0], b1[0], a flat index, or in a 2-layer net "
+                        "the lecture's w12, v2, b2, c")
     p.add_argument("--show", choices=SHOWS, default="values",
                    help="values (forward pass), gradients (dl/dnode, dl/dw) or updates "
                         "(the gradient descent direction of every weight); default values")
@@ -43,7 +44,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-units", type=int, default=MAX_UNITS,
                    help=f"draw wider layers with a gap, keeping the strongest units "
                         f"(default {MAX_UNITS})")
-    p.add_argument("--dpi", type=int, default=120, help="resolution of a PNG (default 120)")
+    p.add_argument("--dpi", type=int, default=120,
+                   help=f"resolution of a PNG, {MIN_DPI} to {MAX_DPI} (default 120)")
     p.add_argument("--out", default="network.png",
                    help="the file to write: .png or .svg (default network.png)")
     p.set_defaults(run=run)
@@ -55,8 +57,9 @@ def run(args: argparse.Namespace) -> int:
     ext = os.path.splitext(args.out)[1].lower()
     if ext not in FORMATS:
         raise ValueError(f"--out {args.out!r}: expected a file name ending in .png or .svg")
-    if args.dpi < 10:
-        raise ValueError(f"--dpi {args.dpi}: expected at least 10")
+    if not MIN_DPI <= args.dpi <= MAX_DPI:
+        # the picture is a few inches wide: beyond this the PNG alone needs gigabytes
+        raise ValueError(f"--dpi {args.dpi}: expected {MIN_DPI} to {MAX_DPI} dots per inch")
     net, x, t = build_network(args, seed_picks_example=True)
     if args.no_example:
         if args.x is not None or args.t is not None or args.weight is not None:

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..engines import get_engine
-from ..explain import _SUB, derive, node_symbol, parse_weight
+from ..explain import SUBSCRIPT, explain, node_symbol, parse_weight
 from ..validate import check_T, check_X
 
 if TYPE_CHECKING:
@@ -270,7 +270,7 @@ def node_label(net: MLP, part: str, layer: int, i: int) -> str:
     outputs drawn with a column of logits). The target is ``t``, ``t₂`` with several outputs."""
     if part == "t":
         one = net.sizes[-1] == 1 or net.loss == "ce"
-        return "t" if one else "t" + str(i + 1).translate(_SUB)
+        return "t" if one else "t" + str(i + 1).translate(SUBSCRIPT)
     if part == "x":
         return node_symbol(net, f"x[{i}]")
     return node_symbol(net, f"{part}{layer}[{i}]")
@@ -307,9 +307,8 @@ def draw(net: MLP, x: Any = None, t: Any = None, weight: str | int | None = None
     if Xc is not None:
         nodes = get_engine(engine).nodes(net, Xc, Tc)
         ex = _example(net, Xc, Tc, nodes)
-        if index is not None:      # explain's derivation reads the scalar engine's nodes
-            explanation = derive(net, Xc, Tc, index,
-                                 nodes=nodes if engine == "scalar" else None)
+        if index is not None:
+            explanation = explain(net, Xc, Tc, index)
     cols, slots = _layout(net, ex, index, int(max_units))
     return _Painter(net, ex, show, cols, slots, explanation, edge_labels).paint()
 
