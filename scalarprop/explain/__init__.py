@@ -42,14 +42,14 @@ from .names import h_node, k_node, lecture_name_of, parse_unit, parse_weight, va
 from .notation import (
     LOSS,
     SUBSCRIPT,
-    dot,
-    indexed,
+        indexed,
     layer_math,
     node_symbol,
     number,
     partial,
     sum_over,
     symbol,
+    times,
 )
 from .paths import SATURATED, Graph
 from .reading import context, outputs, reading
@@ -123,7 +123,7 @@ def _chain(graph: Graph, grads: dict[str, float], num_paths: int
         above = symbol("y") if letter == "k" else layer_math(graph.net, "k", l + 1)
         a, s, g = indexed(above, "m"), graph.sym(branch), grads[branch]
         chain.append(make_factor(LOSS, s, (branch, "loss"), "accumulated",
-                                 sum_over("m", dot(partial(LOSS, a), partial(a, s))),
+                                 sum_over("m", times(partial(LOSS, a), partial(a, s))),
                                  number(g), g, f"summed over {num_paths} paths"))
     chain.reverse()
     return chain, branch

@@ -149,6 +149,11 @@ def dot(a: Math, b: Math) -> Math:
     return Math(f"{wrap(a.text)} · {wrap(b.text)}", rf"{wrap(a.tex)} \, {wrap(b.tex)}")
 
 
+def times(a: Math, b: Math) -> Math:
+    """``a·b``, tight (inside a sum)."""
+    return Math(f"{wrap(a.text)}·{wrap(b.text)}", f"{wrap(a.tex)} {wrap(b.tex)}")
+
+
 def product(factors: list[Math], text_sep: str = " · ", tex_sep: str = r" \cdot ") -> Math:
     """The chain rule's product of factors, each parenthesised where it needs it."""
     return Math(text_sep.join(wrap(f.text) for f in factors),

@@ -44,10 +44,10 @@ def parts(e: Explanation) -> list[Part]:
     """The derivation, top down: the example, the chain rule, its local derivatives, the
     paths or the accumulated form, the checks and the gradient-descent reading."""
     w = word(e.symbol, e.latex)
-    alias = f" (lecture name {e.lecture_name})" if e.lecture_name else ""
-    out = [Part("title", (_line(partial(symbol("l"), w), " for one example: ", w,
-                                " is parameter ", Code(e.weight), f"{alias}, value ",
-                                number(e.value)),)),
+    alias = f", lecture name {e.lecture_name}" if e.lecture_name else ""
+    out = [Part("title", (_line(partial(symbol("l"), w), " for one example (", w,
+                                " = parameter ", Code(e.weight), f"{alias}; value ",
+                                number(e.value), ")"),)),
            Part("line", (_line(e.network),
                          _line(word("x = " + vec(e.x), "x = " + tex_vec(e.x)), ", ",
                                word("t = " + vec(e.t), "t = " + tex_vec(e.t)), "  →  ",
@@ -74,10 +74,11 @@ def parts(e: Explanation) -> list[Part]:
         out.append(Part("section", (_line(
             f"every path (multivariate chain rule: the sum over paths of the product of local "
             f"derivatives), {e.num_paths} paths"),)))
-        out.append(Part("table", tuple(
-            _line(f"{i}.", " → ".join(p.symbols),
-                  product([word(f.formula, f.latex_formula) for f in p.factors]), num(p.value))
-            for i, p in enumerate(e.paths, 1)), ("", "path", "product", "value")))
+        out.append(Part("line", tuple(
+            _line(f"{i:>2}. {' → '.join(p.symbols)}:  ",
+                  product([word(f.formula, f.latex_formula) for f in p.factors]), " = ",
+                  product([number(f.value) for f in p.factors]), " = ", number(p.value))
+            for i, p in enumerate(e.paths, 1))))
         out.append(Part("line", (_line("sum = ", number(e.path_sum)),)))
     if several:
         why = ("" if e.paths else
@@ -85,7 +86,7 @@ def parts(e: Explanation) -> list[Part]:
         out.append(Part("section", (_line(
             f"accumulated form (what backpropagation computes){why}"),)))
         for s in e.accumulated:
-            out.append(Part("items", (_line(word(
+            out.append(Part("line", (_line(word(
                 f"{s.symbol} = {s.formula} = {vec(s.values)}",
                 f"{s.latex_symbol} = {s.latex_formula} = {tex_vec(s.values)}")),)))
             if s.terms:
@@ -97,11 +98,11 @@ def parts(e: Explanation) -> list[Part]:
                           f"difference {num(abs(v - e.gradient), 2)}"))
     fd_note = f"difference {num(abs(e.finite_difference - e.gradient), 2)}"
     if e.at_kink:
-        fd_note += (f"; a kink within ±eps: one-sided {num(e.one_sided[0])} (backward), "
-                    f"{num(e.one_sided[1])} (forward)")
+        fd_note += (f"; a kink within ±eps: one-sided {num(e.one_sided[0])} | "
+                    f"{num(e.one_sided[1])}")
     rows.append(_line(f"central difference, eps {e.eps:g}", num(e.finite_difference, 12),
                       fd_note))
-    out.append(Part("table", tuple(rows), ("", "∂l/∂w", "")))
+    out.append(Part("table", tuple(rows), ("", "", "")))
     out.append(Part("section", (_line("gradient descent (slides 47-53)"),)))
     if e.context:
         out.append(Part("line", tuple(_line(c) for c in e.context)))
@@ -145,7 +146,9 @@ def render_text(doc: list[Part]) -> str:
             out.append(f"  {lines[0]} = {lines[1]}")
             out += [f"  {pad} = {line}" for line in lines[2:]] + [""]
         else:                                                       # table
-            rows = [part.header] + [tuple(_text(c) for c in row) for row in part.rows]
+            rows = [tuple(_text(c) for c in row) for row in part.rows]
+            if any(part.header):
+                rows.insert(0, part.header)
             widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
             out += ["  " + "  ".join(cell.ljust(wd) for cell, wd in zip(r, widths)).rstrip()
                     for r in rows]
@@ -173,7 +176,8 @@ def render_markdown(doc: list[Part]) -> str:
         else:
             out += ["", "| " + " | ".join(part.header) + " |",
                     "|" + "---|" * len(part.header)]
-            out += ["| " + " | ".join(_markdown(c) for c in row) + " |" for row in part.rows]
+            out += ["| " + " | ".join(_markdown(c).replace("|", r"\|") for c in row) + " |"
+                    for row in part.rows]
     text = "\n".join(out)
     while "\n\n\n" in text:                 # one blank line between blocks
         text = text.replace("\n\n\n", "\n\n")
