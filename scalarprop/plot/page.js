@@ -77,7 +77,7 @@ function el(tag, attrs, parent, text) {
   if (parent) parent.appendChild(n);
   return n;
 }
-const XS = 118, YS = 54, R = 15;          // px per column unit and per slot; node radius
+const XS = 118, YS = 64, R = 15;          // px per column unit and per slot; node radius
 const POS = "#1f5fbf", NEG = "#cc3311", NEU = "#9a9a9a";
 const colour = (v) => (v > 0 ? POS : v < 0 ? NEG : NEU);
 
@@ -135,7 +135,7 @@ class Picture {
         const g = el("g", { "data-param": bname, tabindex: "0", class: "param bias", role: "button",
                             "aria-label": `${store.symbols[bname]} (${bname})` }, gLabels);
         const e = { name: bname, line: null, g, label: null, bias: true };
-        e.label = this.label(g, null, kpos[0] + 26, kpos[1] + 26);
+        e.label = this.label(g, null, kpos[0] + 30, kpos[1] + 24);
         this.edges.push(e);
       });
     }
