@@ -91,9 +91,11 @@ def forward(params, spec, x, nodes):
     hidden, output = spec[0], spec[1]
     L = spec.shape[0] - 4
     U = num_units(spec)
-    p = 0          # where layer l's W starts in params
-    u = 0          # where layer l's units start in the node rows
-    u_prev = 0
+    # np.int64(0), not the literal 0: a callee that sees a literal argument is compiled
+    # twice, once for the literal and once for int64 (a cold-start cost, not a number)
+    p = np.int64(0)          # where layer l's W starts in params
+    u = np.int64(0)          # where layer l's units start in the node rows
+    u_prev = np.int64(0)
     for l in range(L):
         n_in, n_out = spec[3 + l], spec[4 + l]
         src = x if l == 0 else nodes[U + u_prev:U + u_prev + n_in]

@@ -32,6 +32,7 @@ import numpy as np
 from numba import njit
 from scipy.linalg.blas import dgemm
 
+from .. import jit  # noqa: F401  (first: the kernels below are cached by source hash)
 from ..functions import BCE, CE, HINGE, RELU, SIGMOID, SOFTMAX, SQUARED, TANH
 from . import vectorized
 
@@ -100,10 +101,11 @@ def activate(code: int, K: np.ndarray, b: np.ndarray, H: np.ndarray, D: np.ndarr
 
 
 @njit(cache=True, error_model="numpy")
-def hidden_backward(H_grad, D, K_grad, b, lr):
-    """One pass: ``K∇ = H∇ ⊙ σ'(K)``, then ``b ← b − α Σₙ K∇``."""
+def hidden_backward(H_grad, D, K_grad, b, lr, col):
+    """One pass: ``K∇ = H∇ ⊙ σ'(K)``, then ``b ← b − α Σₙ K∇`` (the sum in ``col``)."""
     m = K_grad.shape[1]
-    col = np.zeros(m)
+    for j in range(m):
+        col[j] = 0.0
     for n in range(K_grad.shape[0]):
         for j in range(m):
             g = H_grad[n, j] * D[n, j]
@@ -114,12 +116,14 @@ def hidden_backward(H_grad, D, K_grad, b, lr):
 
 
 @njit(cache=True, error_model="numpy")
-def output_step(output, loss, Z, c, T, rows, Z_grad, lr):
+def output_step(output, loss, Z, c, T, rows, Z_grad, lr, col):
     """The output layer in one pass per example: ``z = Z + c``, ``y = act(z)``, the loss, and
     ``Z∇ = dl/dz`` (``y − t`` for bce and ce, from the logits); then ``c ← c − α Σₙ Z∇``.
-    ``T[rows[n]]`` is example ``n``'s target. Returns the batch's summed loss."""
+    ``T[rows[n]]`` is example ``n``'s target; ``col`` takes ``Σₙ Z∇``. Returns the batch's
+    summed loss."""
     m = Z.shape[1]
-    col = np.zeros(m)
+    for j in range(m):
+        col[j] = 0.0
     total = 0.0
     for n in range(Z.shape[0]):
         t = T[rows[n]]
@@ -212,6 +216,7 @@ class Workspace:
         self.K_grad = [np.empty((B, n)) for n in widths]
         self.H_grad = [np.empty((B, n)) for n in widths[:-1]]
         self.X = np.empty((B, net.sizes[0]))
+        self.col = np.empty(max(widths))       # a column sum for a bias update
 
 
 def step(ws: Workspace, X: np.ndarray, T: np.ndarray, rows: np.ndarray, lr: float) -> float:
@@ -227,7 +232,7 @@ def step(ws: Workspace, X: np.ndarray, T: np.ndarray, rows: np.ndarray, lr: floa
         src = H
     Z, Z_grad = ws.K[L - 1][:m], ws.K_grad[L - 1][:m]
     np.matmul(src, ws.W[L - 1].T, out=Z)
-    loss = output_step(ws.output, ws.loss, Z, ws.b[L - 1], T, rows, Z_grad, lr)
+    loss = output_step(ws.output, ws.loss, Z, ws.b[L - 1], T, rows, Z_grad, lr, ws.col)
     K_grad = Z_grad
     for l in range(L - 1, -1, -1):
         src = X if l == 0 else ws.H[l - 1][:m]
@@ -239,7 +244,7 @@ def step(ws: Workspace, X: np.ndarray, T: np.ndarray, rows: np.ndarray, lr: floa
         dgemm(-lr, src.T, K_grad.T, 1.0, W.T, trans_b=1, overwrite_c=1)
         if l > 0:
             below = ws.K_grad[l - 1][:m]
-            hidden_backward(H_grad, ws.D[l - 1][:m], below, ws.b[l - 1], lr)
+            hidden_backward(H_grad, ws.D[l - 1][:m], below, ws.b[l - 1], lr, ws.col)
             K_grad = below
     return loss
 
