@@ -16,9 +16,10 @@ if TYPE_CHECKING:
     from .network import MLP
 
 
-def as_float_array(a: Any, name: str) -> np.ndarray:
-    """A float64 C-contiguous copy-if-needed of ``a``; ints and bools are converted,
-    complex, object and string arrays are refused."""
+def as_float_array(a: Any, name: str, contiguous: bool = True) -> np.ndarray:
+    """``a`` as a float64 array, C-contiguous unless ``contiguous=False``, copied only when it
+    is not one already; ints and bools are converted, complex, object and string arrays are
+    refused with a ValueError naming ``name``."""
     try:
         arr = np.asarray(a)
     except Exception as exc:  # ragged lists and the like
@@ -28,7 +29,9 @@ def as_float_array(a: Any, name: str) -> np.ndarray:
                          "float64 values")
     if arr.dtype.kind not in "biuf":
         raise ValueError(f"{name}: dtype {arr.dtype} is not numeric; expected float64 values")
-    return np.ascontiguousarray(arr, dtype=np.float64)
+    if contiguous:
+        return np.ascontiguousarray(arr, dtype=np.float64)
+    return np.asarray(arr, dtype=np.float64)
 
 
 def _check_finite(arr: np.ndarray, name: str) -> None:

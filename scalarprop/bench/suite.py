@@ -111,7 +111,7 @@ def _time_scalar_once(net: MLP, X: np.ndarray, T: np.ndarray, n: int, repeats: i
     Tn = T[:n].copy()
     order = np.arange(n, dtype=np.int64)
     step_loss = np.empty(n)
-    nodes = np.zeros(4 * sum(net.sizes[1:]))
+    nodes = scalar.node_rows(net.sizes)
     if mode == "epoch":
         fn = lambda: scalar_fast.sgd_epoch_fused(work.params, work.spec, Xa, Tn, order, LR,
                                                  nodes, step_loss)
@@ -140,18 +140,18 @@ def time_minibatch_scalar(net: MLP, X: np.ndarray, T: np.ndarray, batch: int, re
 
     work = net.copy()
     Xb, Tb = X[:batch], T[:batch]
-    U = sum(net.sizes[1:])
     grad = np.empty(net.num_params)
     if parallel:
         C = numba.get_num_threads()
-        nodes, grads, losses = np.zeros((C, 4 * U)), np.empty((C, net.num_params)), np.empty(C)
+        nodes, grads = scalar.node_rows(net.sizes, C), np.empty((C, net.num_params))
+        losses = np.empty(C)
 
         def fn():
             g = scalar_fast.loss_and_grad_parallel_kernel(work.params, work.spec, Xb, Tb,
                                                           nodes, grads, losses)
             work.params[:] -= LR * g
     else:
-        nodes = np.zeros((1, 4 * U))
+        nodes = scalar.node_rows(net.sizes, 1)
 
         def fn():
             scalar.loss_and_grad_kernel(work.params, work.spec, Xb, Tb, nodes, grad)
@@ -290,9 +290,9 @@ sizes, n = json.loads(sys.argv[1]), int(sys.argv[2])
 res = {}
 for s in sizes:
     net = make_net(tuple(s)); X, T = make_data(net, n)
-    U = sum(net.sizes[1:]); order = np.arange(n, dtype=np.int64)
+    order = np.arange(n, dtype=np.int64)
     t0 = time.perf_counter()
-    scalar.train_epoch_kernel(net.params, net.spec, X, T, order, 1, LR, np.zeros(4 * U),
+    scalar.train_epoch_kernel(net.params, net.spec, X, T, order, 1, LR, scalar.node_rows(net.sizes),
                               np.empty(net.num_params), np.empty(n))
     res["-".join(map(str, s))] = (time.perf_counter() - t0) / n
 print(json.dumps(res))

@@ -48,21 +48,42 @@ from ..functions import (
     activate_grad,
     log1pexp,
 )
-from ..memory import aligned
 from ..validate import check_batch
 
 name = "scalar"
 
-# -- the kernels ---------------------------------------------------------------------------
+# -- reading spec = [hidden code, output code, loss code, sizes[0], ..., sizes[L]] ---------
+
+
+@njit(cache=True, error_model="numpy")
+def num_layers(spec):
+    """L: the layers with weights (every size but the input's)."""
+    return spec.shape[0] - 4
+
+
+@njit(cache=True, error_model="numpy")
+def width(spec, l):
+    """``sizes[l]``: the units of layer l (0 is the input, L the output)."""
+    return spec[3 + l]
 
 
 @njit(cache=True, error_model="numpy")
 def num_units(spec):
     """U: the units of every layer above the input."""
     U = 0
-    for l in range(4, spec.shape[0]):
-        U += spec[l]
+    for l in range(1, num_layers(spec) + 1):
+        U += width(spec, l)
     return U
+
+
+def node_rows(sizes: tuple[int, ...], n: int | None = None) -> np.ndarray:
+    """Zeroed node storage: ``n`` rows of ``4 U`` (an example's k, h, k' and h' for every unit
+    above the input), or one row of shape ``(4 U,)`` for ``n=None``."""
+    U = int(sum(sizes[1:]))
+    return np.zeros(4 * U if n is None else (n, 4 * U))
+
+
+# -- the kernels ---------------------------------------------------------------------------
 
 
 @njit(cache=True, error_model="numpy")
@@ -89,7 +110,7 @@ def activate_layer(code, nodes, k0, h0, n):
 def forward(params, spec, x, nodes):
     """Slide 54: fill ``k`` and ``h`` of every layer for one example ``x``."""
     hidden, output = spec[0], spec[1]
-    L = spec.shape[0] - 4
+    L = num_layers(spec)
     U = num_units(spec)
     # np.int64(0), not the literal 0: a callee that sees a literal argument is compiled
     # twice, once for the literal and once for int64 (a cold-start cost, not a number)
@@ -97,7 +118,7 @@ def forward(params, spec, x, nodes):
     u = np.int64(0)          # where layer l's units start in the node rows
     u_prev = np.int64(0)
     for l in range(L):
-        n_in, n_out = spec[3 + l], spec[4 + l]
+        n_in, n_out = width(spec, l), width(spec, l + 1)
         src = x if l == 0 else nodes[U + u_prev:U + u_prev + n_in]
         b = p + n_out * n_in
         for j in range(n_out):
@@ -115,9 +136,9 @@ def forward(params, spec, x, nodes):
 def loss_value(spec, nodes, t):
     """The loss of one example from its forward pass; bce and ce from the logits z = k."""
     loss_code = spec[2]
-    L = spec.shape[0] - 4
+    L = num_layers(spec)
     U = num_units(spec)
-    n_out = spec[3 + L]
+    n_out = width(spec, L)
     u = U - n_out
     l = 0.0
     if loss_code == CE:
@@ -147,10 +168,10 @@ def output_grad(spec, nodes, t):
     """The top of the backward pass: ``y' = dl/dy`` into the output's ``h'`` and the output
     layer's ``k'`` (``y − t`` for bce and ce, taken from the logits)."""
     output, loss_code = spec[1], spec[2]
-    L = spec.shape[0] - 4
+    L = num_layers(spec)
     U = num_units(spec)
     K, H, KG, HG = 0, U, 2 * U, 3 * U
-    n_out = spec[3 + L]
+    n_out = width(spec, L)
     u = U - n_out
     for j in range(n_out):
         y = nodes[H + u + j]
@@ -190,15 +211,15 @@ def backward(params, spec, x, t, nodes, grad):
     """Slide 55: walk from the loss down, filling ``k'`` and ``h'`` of every node and
     accumulating every parameter's gradient into ``grad`` (``+=``, so a batch sums)."""
     hidden = spec[0]
-    L = spec.shape[0] - 4
+    L = num_layers(spec)
     U = num_units(spec)
     K, H, KG, HG = 0, U, 2 * U, 3 * U
-    u = U - spec[3 + L]
+    u = U - width(spec, L)
     output_grad(spec, nodes, t)
     # walk down the layers
     p_end = params.shape[0]
     for l in range(L - 1, -1, -1):
-        n_in, n_out = spec[3 + l], spec[4 + l]
+        n_in, n_out = width(spec, l), width(spec, l + 1)
         b = p_end - n_out
         w = b - n_out * n_in
         u_in = u - n_in
@@ -244,10 +265,8 @@ def loss_and_grad_kernel(params, spec, X, T, nodes, grad):
 def loss_and_grad(net: Any, X: Any, T: Any) -> tuple[float, np.ndarray]:
     """The batch's summed loss and its gradient in the layout of ``net.params``."""
     Xc, Tc = check_batch(net, X, T)
-    U = int(sum(net.sizes[1:]))
-    nodes = np.zeros((1, 4 * U))
     grad = np.empty(net.num_params)
-    loss = loss_and_grad_kernel(net.params, net.spec, Xc, Tc, nodes, grad)
+    loss = loss_and_grad_kernel(net.params, net.spec, Xc, Tc, node_rows(net.sizes, 1), grad)
     return float(loss), grad
 
 
@@ -255,8 +274,7 @@ def nodes(net: Any, X: Any, T: Any) -> dict[str, Any]:
     """Every node's value and gradient for every example (see :func:`split_nodes`), with
     ``"loss"`` and ``"grad"``."""
     Xc, Tc = check_batch(net, X, T)
-    U = int(sum(net.sizes[1:]))
-    rows = np.zeros((Xc.shape[0], 4 * U))
+    rows = node_rows(net.sizes, Xc.shape[0])
     grad = np.empty(net.num_params)
     loss = loss_and_grad_kernel(net.params, net.spec, Xc, Tc, rows, grad)
     out = split_nodes(net.sizes, rows)
@@ -292,8 +310,7 @@ def loss_kernel(params, spec, X, T, nodes):
 def loss(net: Any, X: Any, T: Any) -> float:
     """The batch's summed loss."""
     Xc, Tc = check_batch(net, X, T)
-    nodes_row = np.zeros(4 * int(sum(net.sizes[1:])))
-    return float(loss_kernel(net.params, net.spec, Xc, Tc, nodes_row))
+    return float(loss_kernel(net.params, net.spec, Xc, Tc, node_rows(net.sizes)))
 
 
 @njit(cache=True, error_model="numpy")
@@ -330,9 +347,8 @@ def train_epoch_kernel(params, spec, X, T, order, batch_size, lr, nodes, grad, s
 def lecture_epoch(net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray, batch_size: int,
                   lr: float, step_loss: np.ndarray) -> int:
     """:func:`train_epoch_kernel` on checked arrays: the lecture's loops, any batch size."""
-    U = int(sum(net.sizes[1:]))
     return int(train_epoch_kernel(net.params, net.spec, X, T, order, batch_size, lr,
-                                  np.zeros(4 * U), np.empty(net.num_params), step_loss))
+                                  node_rows(net.sizes), np.empty(net.num_params), step_loss))
 
 
 def train_epoch(net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray, batch_size: int,
@@ -340,7 +356,6 @@ def train_epoch(net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray, batch
     """One epoch of gradient descent on checked arrays (the :class:`~scalarprop.engines.Engine`
     contract). Per-example SGD takes the fused kernel of :mod:`scalar_fast` (the same numbers
     to rounding, about twice as fast); minibatches take :func:`lecture_epoch`."""
-    X = aligned(X)          # the fast kernels stream rows of X: start them on cache lines
     if batch_size == 1:
         # scalar_fast is built on this module's kernels: it can be imported only once they
         # exist, so not at the top of this module

@@ -22,22 +22,17 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ...validate import as_float_array
+
 Axis = int | tuple[int, ...] | None
 
 
 def as_value(value: Any, name: str = "value") -> np.ndarray:
-    """``value`` as a float64 numpy array (no copy when it already is one); complex, object
-    and string data are refused with a ValueError."""
+    """``value`` as a float64 numpy array (no copy when it already is one, whatever its
+    strides); complex, object and string data are refused with a ValueError."""
     if type(value) is np.ndarray and value.dtype == np.float64:
-        return value
-    try:
-        arr = np.asarray(value)
-    except Exception as exc:  # ragged lists and the like
-        raise ValueError(f"{name}: cannot be read as a numeric array ({exc})") from None
-    if arr.dtype.kind not in "biuf":
-        raise ValueError(f"{name}: dtype {arr.dtype} is not a real number type; expected "
-                         "float64 values")
-    return np.asarray(arr, dtype=np.float64)
+        return value            # the common case, checked first: every op output comes here
+    return as_float_array(value, name, contiguous=False)
 
 
 def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
