@@ -21,13 +21,24 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
 from . import functions as F
+from .files import NpzReader, save_npz
 from .memory import aligned_empty
-from .validate import check_X
+from .validate import check_fits, check_X
+
+#: the members of a model file
+MODEL_MEMBERS = ("sizes", "hidden", "output", "loss", "params")
+
+
+class NetworkBusyError(RuntimeError):
+    """A network was asked to train while another thread was training it."""
 
 
 def glorot_uniform(rng: np.random.Generator, n_in: int, n_out: int) -> np.ndarray:
@@ -53,11 +64,19 @@ class MLP:
 
     def __init__(self, sizes: Any, hidden: str = "sigmoid", output: str = "identity",
                  loss: str = "squared", seed: int | None = None) -> None:
-        sizes = _check_sizes(sizes)
-        F.check_combination(sizes, hidden, output, loss)
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
                                  or seed < 0):
             raise ValueError(f"seed={seed!r}: expected a non-negative integer or None")
+        self._build(sizes, hidden, output, loss)
+        rng = np.random.default_rng(seed)
+        for l in range(self.num_layers):
+            self.weights(l)[...] = glorot_uniform(rng, self.sizes[l], self.sizes[l + 1])
+
+    def _build(self, sizes: Any, hidden: str, output: str, loss: str) -> None:
+        """Everything but the initial values: checks, layout, a zeroed buffer (refused
+        before allocation when it cannot fit in memory)."""
+        sizes = _check_sizes(sizes)
+        F.check_combination(sizes, hidden, output, loss)
         self.sizes: tuple[int, ...] = sizes
         self.hidden, self.output, self.loss = hidden, output, loss
         self.num_layers = len(sizes) - 1
@@ -67,14 +86,13 @@ class MLP:
         for n_in, n_out in zip(sizes[:-1], sizes[1:]):
             self._slices.append((p, p + n_out * n_in, p + n_out * n_in + n_out))
             p += n_out * n_in + n_out
+        check_fits(8 * p, f"a {'-'.join(map(str, sizes))} network ({p:,} parameters)")
         self._params = aligned_empty(p)
         self._params[:] = 0.0
-        rng = np.random.default_rng(seed)
-        for l in range(self.num_layers):
-            self.weights(l)[...] = glorot_uniform(rng, sizes[l], sizes[l + 1])
         # the packed description a kernel reads: activations, loss, then the sizes
         self.spec = np.array([F.HIDDEN[hidden], F.OUTPUT[output], F.LOSSES[loss],
                               *sizes], dtype=np.int64)
+        self._busy = threading.Lock()
 
     # -- parameters ---------------------------------------------------------------------------
 
@@ -194,31 +212,70 @@ class MLP:
         new.spec = self.spec.copy()
         new._params = aligned_empty(self.num_params)
         new._params[:] = self._params
+        new._busy = threading.Lock()
         return new
 
-    def save(self, path: str | os.PathLike) -> None:
-        """Write the network to ``.npz`` (sizes, names, parameters; no pickle)."""
-        np.savez(path, sizes=np.array(self.sizes, dtype=np.int64),
-                 hidden=np.array(self.hidden), output=np.array(self.output),
-                 loss=np.array(self.loss), params=self._params)
+    @contextmanager
+    def exclusive(self, task: str = "training") -> Iterator[MLP]:
+        """Hold this network for ``task`` (training changes ``params`` in place): a second
+        holder, from another thread, gets :class:`NetworkBusyError` at once instead of a
+        silent race. Networks that are not shared train in parallel freely."""
+        if not self._busy.acquire(blocking=False):
+            raise NetworkBusyError(
+                f"{task}: this network is already being trained (another thread holds it); "
+                "two updates at once would mix their steps. Train a copy (net.copy()) in "
+                "each thread, or wait for the other to finish.")
+        try:
+            yield self
+        finally:
+            self._busy.release()
+
+    def save(self, path: str | os.PathLike) -> str:
+        """Write the network to ``.npz`` (sizes, names, parameters; no pickle), atomically:
+        a failure or an interrupt mid-save leaves any previous file as it was. ``.npz`` is
+        appended only to a name without a suffix. Returns the path written."""
+        return save_npz(path, {"sizes": np.array(self.sizes, dtype=np.int64),
+                               "hidden": np.array(self.hidden), "output": np.array(self.output),
+                               "loss": np.array(self.loss), "params": self._params})
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> MLP:
-        """Read a network written by :meth:`save`; the parameters round-trip exactly."""
+        """Read a network written by :meth:`save`; the parameters round-trip exactly.
+
+        Nothing in the file is trusted: every member's dtype and shape, and the size of
+        ``params`` against ``sizes``, are checked before anything is allocated; anything
+        wrong is a one-line ``ValueError`` naming the file."""
+        with NpzReader(path, "model file") as f:
+            m = f.members
+            missing = sorted(set(MODEL_MEMBERS) - set(m))
+            if missing:
+                raise f.error(f"not a scalarprop model, missing keys {missing} (found {sorted(m)})")
+            for key in ("hidden", "output", "loss"):
+                if m[key].dtype.kind != "U" or m[key].shape != () or m[key].nbytes > 256:
+                    raise f.error(f"{key} must be a short text scalar, got {m[key].dtype} "
+                                  f"of shape {m[key].shape}")
+            s = m["sizes"]
+            if s.dtype.kind not in "iu" or len(s.shape) != 1 or not 2 <= s.shape[0] <= 1024:
+                raise f.error(f"sizes must be a 1-D array of 2 to 1024 integers (layer widths), "
+                              f"got {s.dtype} of shape {s.shape}")
+            p = m["params"]
+            if p.dtype != np.float64 or len(p.shape) != 1:
+                raise f.error(f"params must be a 1-D float64 array, got {p.dtype} of shape "
+                              f"{p.shape}")
+            sizes = [int(v) for v in f.read("sizes")]
+            if min(sizes) < 1:
+                raise f.error(f"sizes {sizes}: layer widths must be positive integers")
+            need = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+            if p.shape[0] != need:
+                raise f.error(f"params has {p.shape[0]:,} entries, the sizes {sizes} need "
+                              f"{need:,}")
+            names = {key: str(f.read(key)) for key in ("hidden", "output", "loss")}
+            params = f.read("params")
+        net = cls.__new__(cls)
         try:
-            with np.load(path, allow_pickle=False) as f:
-                missing = {"sizes", "hidden", "output", "loss", "params"} - set(f.files)
-                if missing:
-                    raise ValueError(f"{path}: not a scalarprop model, missing keys "
-                                     f"{sorted(missing)}")
-                net = cls([int(s) for s in f["sizes"]], hidden=str(f["hidden"]),
-                          output=str(f["output"]), loss=str(f["loss"]), seed=0)
-                params = f["params"]
-        except (OSError, EOFError) as exc:
-            raise ValueError(f"{path}: cannot read model file ({exc})") from None
-        if params.shape != net._params.shape or params.dtype != np.float64:
-            raise ValueError(f"{path}: params has shape {params.shape} {params.dtype}, the "
-                             f"sizes {net.sizes} need ({net.num_params},) float64")
+            net._build(sizes, **names)
+        except ValueError as exc:
+            raise ValueError(f"{os.fspath(path)}: {exc}") from None
         net._params[:] = params
         return net
 

@@ -18,25 +18,56 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .engines import ENGINE_NAMES, get_engine
-from .validate import check_batch
+from .memory import aligned_copy
+from .validate import check_batch, check_fits, check_params
 
 
 class TrainingDivergedError(FloatingPointError):
-    """The loss or gradient became NaN or inf. ``net.params`` hold the values from before the
-    failing step; ``epoch`` and ``step`` (both 1-based) say where, ``history`` what came before."""
+    """The loss or gradient became NaN or inf, or an update made a parameter NaN or inf.
+    ``net.params`` hold the (finite) values from before the failing step; ``epoch`` and
+    ``step`` (both 1-based) say where, ``history`` what came before."""
 
     def __init__(self, epoch: int, step: int, loss: float, history: History) -> None:
         self.epoch, self.step, self.loss, self.history = epoch, step, loss, history
+        what = ("the loss (or its gradient) is not finite" if not np.isfinite(loss) else
+                f"the update makes a parameter NaN or inf (the step's loss was {loss:.6g})")
         super().__init__(
-            f"training diverged: the loss (or its gradient) is not finite (loss={loss}) at "
-            f"epoch {epoch}, step {step}; the parameters from before that step are kept. "
-            f"Try a smaller learning rate.")
+            f"training diverged: {what} at epoch {epoch}, step {step}"
+            f"{f' (loss={loss})' if not np.isfinite(loss) else ''}; the parameters from "
+            f"before that step are kept. Try a smaller learning rate.")
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or any ``KeyboardInterrupt``) during :func:`train`, raised at a known place.
+
+    ``net.params`` hold the parameters after ``step`` of the ``steps`` steps of ``epoch``
+    (1-based; ``step == 0``: after epoch ``epoch - 1``, an epoch boundary). ``epoch_params``
+    holds the parameters after the last whole epoch, ``completed_epochs``; ``history`` the
+    epochs recorded so far."""
+
+    def __init__(self, epoch: int, step: int, steps: int, history: History,
+                 epoch_params: np.ndarray) -> None:
+        self.epoch, self.step, self.steps, self.history = epoch, step, steps, history
+        self.epoch_params = epoch_params
+        self.completed_epochs = epoch if step == steps else epoch - 1
+        if step == 0:
+            where = (f"before its first step; net.params hold the parameters after epoch "
+                     f"{epoch - 1} (an epoch boundary)")
+        elif step == steps:
+            where = (f"after its last step; net.params hold the parameters after epoch "
+                     f"{epoch} (an epoch boundary)")
+        else:
+            where = (f"after step {step} of {steps}; net.params hold the parameters after "
+                     f"that step (a step boundary), .epoch_params those after epoch "
+                     f"{epoch - 1}")
+        super().__init__(f"training interrupted in epoch {epoch} {where}")
 
 
 @dataclass
@@ -69,23 +100,27 @@ class History:
                                                "train_loss", "val_loss", "val_accuracy",
                                                "time")}
 
-    def __str__(self) -> str:
-        lines = [f"{self.engine} engine, batch size {self.batch_size}, lr {self.lr:g}, "
-                 f"{self.num_train} examples"]
+    def header(self) -> str:
+        """The title line and the column heads of :meth:`__str__`."""
         head = f"  {'epoch':>5}  {'train loss':>11}"
         if self.val_loss:
             head += f"  {'val loss':>10}"
         if self.val_accuracy:
             head += f"  {'val acc':>8}"
-        lines.append(head + f"  {'time':>8}")
-        for e in range(self.epochs):
-            row = f"  {e + 1:>5}  {self.train_loss[e]:>11.5f}"
-            if self.val_loss:
-                row += f"  {self.val_loss[e]:>10.5f}"
-            if self.val_accuracy:
-                row += f"  {self.val_accuracy[e]:>8.2%}"
-            lines.append(row + f"  {self.time[e]:>7.3f}s")
-        return "\n".join(lines)
+        return (f"{self.engine} engine, batch size {self.batch_size}, lr {self.lr:g}, "
+                f"{self.num_train} examples\n{head}  {'time':>8}")
+
+    def row(self, e: int) -> str:
+        """Epoch ``e``'s line (0-based) of :meth:`__str__`."""
+        row = f"  {e + 1:>5}  {self.train_loss[e]:>11.5f}"
+        if self.val_loss:
+            row += f"  {self.val_loss[e]:>10.5f}"
+        if self.val_accuracy:
+            row += f"  {self.val_accuracy[e]:>8.2%}"
+        return row + f"  {self.time[e]:>7.3f}s"
+
+    def __str__(self) -> str:
+        return "\n".join([self.header()] + [self.row(e) for e in range(self.epochs)])
 
 
 def is_classification(net: Any) -> bool:
@@ -113,15 +148,27 @@ def _check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
+#: the work (examples × parameters) of one kernel call, about 0.1 s with the scalar engine:
+#: a compiled kernel cannot be interrupted, so an epoch runs as several calls and Ctrl-C is
+#: answered between two of them
+CHUNK_WORK = 1 << 24
+
+
+def chunk_steps(batch_size: int, num_params: int, steps: int) -> int:
+    """Steps per kernel call: whole batches (each update is exactly the one a single call for
+    the whole epoch makes), about :data:`CHUNK_WORK` examples × parameters of work."""
+    return max(1, min(steps, CHUNK_WORK // max(1, batch_size * num_params)))
+
+
 def train(net: Any, X: Any, T: Any, engine: str = "scalar", batch_size: int = 1,
           epochs: int = 1, lr: float = 0.01, shuffle: bool = True, seed: int = 0,
-          X_val: Any = None, T_val: Any = None, progress: bool | None = None) -> History:
+          X_val: Any = None, T_val: Any = None, progress: bool | None = None,
+          after_epoch: Callable[[int, History], None] | None = None) -> History:
     """Train ``net`` in place by gradient descent and return its :class:`History`.
 
     Args:
-        engine: "scalar" (one compiled Numba call per epoch: the loop over examples and the
-            updates run inside the kernel), "vectorized" (numpy, one call per batch) or
-            "autodiff".
+        engine: "scalar" (compiled Numba calls: the loop over examples and the updates run
+            inside the kernel), "vectorized" (numpy, one call per batch) or "autodiff".
         batch_size: examples per step; 1 is stochastic, ``len(X)`` (or more) full batch.
             The step uses the SUM of the batch's gradients, so scale ``lr`` accordingly.
         epochs: passes over the data.
@@ -131,11 +178,19 @@ def train(net: Any, X: Any, T: Any, engine: str = "scalar", batch_size: int = 1,
         X_val, T_val: a validation set, evaluated after each epoch.
         progress: a progress bar (tqdm) shown once a run takes longer than about 2 s; None
             shows it only when stderr is a terminal, False never.
+        after_epoch: called as ``after_epoch(epoch, history)`` after each epoch (1-based),
+            with ``net.params`` those after that epoch: to print or save a checkpoint.
 
     Raises:
-        ValueError: bad arguments or data, before anything changes.
-        TrainingDivergedError: a NaN or inf loss or gradient; it names the epoch and step, and
-            ``net.params`` hold the values from before that step.
+        ValueError: bad arguments or data, non-finite starting parameters, or a network and
+            data that do not fit in memory: before anything changes.
+        TrainingDivergedError: a NaN or inf loss or gradient, or an update that makes a
+            parameter NaN or inf; it names the epoch and step, and ``net.params`` hold the
+            (finite) values from before that step.
+        TrainingInterrupted: a ``KeyboardInterrupt`` (Ctrl-C), answered within about 0.1 s
+            (see :data:`CHUNK_WORK`); it says where, and ``net.params`` hold the parameters
+            of that step or epoch boundary.
+        NetworkBusyError: ``net`` is being trained by another thread.
     """
     if engine not in ENGINE_NAMES:
         raise ValueError(f"engine={engine!r}: expected one of {list(ENGINE_NAMES)}")
@@ -156,29 +211,74 @@ def train(net: Any, X: Any, T: Any, engine: str = "scalar", batch_size: int = 1,
         Xv, Tv = check_batch(net, X_val, T_val, ("X_val", "T_val"))
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed={seed!r}: expected a non-negative integer")
+    if after_epoch is not None and not callable(after_epoch):
+        raise ValueError(f"after_epoch={after_epoch!r}: expected a function or None")
+    check_fits(training_bytes(net, Xc, batch_size), "training this network on this data")
 
-    eng = get_engine(engine)
-    # the validation set is measured by one engine whichever trains, so that runs compare
-    measure = get_engine("vectorized")
+    with net.exclusive("train"):
+        check_params(net)
+        return _run(net, Xc, Tc, engine, batch_size, epochs, float(lr), shuffle, seed,
+                    (Xv, Tv) if X_val is not None else None, progress, after_epoch)
+
+
+def training_bytes(net: Any, X: np.ndarray, batch_size: int) -> int:
+    """What a run holds besides the network and data: three more parameter-sized buffers
+    (a gradient and the two restore points), an aligned copy of X, the step losses, and a
+    batch's activations and their gradients (the vectorized engine)."""
+    units = sum(net.sizes)
+    steps = (X.shape[0] + batch_size - 1) // batch_size
+    return 8 * (3 * net.num_params + X.size + steps + 4 * batch_size * units)
+
+
+def _run(net: Any, Xc: np.ndarray, Tc: np.ndarray, engine: str, batch_size: int, epochs: int,
+         lr: float, shuffle: bool, seed: int, val: tuple[np.ndarray, np.ndarray] | None,
+         progress: bool | None, after_epoch: Callable[[int, History], None] | None
+         ) -> History:
+    """The epochs, on checked arguments, with ``net`` held for this thread."""
+    if engine == "scalar":
+        Xc = aligned_copy(Xc)          # rows of X start on cache lines for the kernels
+    n = Xc.shape[0]
     rng = np.random.default_rng(seed)
-    history = History(engine, batch_size, float(lr), n, is_classification(net))
+    history = History(engine, batch_size, lr, n, is_classification(net))
     steps = (n + batch_size - 1) // batch_size
+    chunk = chunk_steps(batch_size, net.num_params, steps)
     step_loss = np.empty(steps)
+    epoch_fn = get_engine(engine).train_epoch
+    params = net.params
+    restore = np.empty_like(params)     # the parameters at the start of the running call
     bar = _progress_bar(progress, epochs, engine)
     try:
         for epoch in range(1, epochs + 1):
+            epoch_params = params.copy()
             order = rng.permutation(n) if shuffle else np.arange(n, dtype=np.int64)
-            t0 = time.perf_counter()
-            failed = eng.train_epoch(net, Xc, Tc, order, batch_size, float(lr), step_loss)
-            elapsed = time.perf_counter() - t0
-            if failed >= 0:
-                raise TrainingDivergedError(epoch, failed + 1, float(step_loss[failed]), history)
-            history.time.append(elapsed)
-            history.train_loss.append(float(step_loss.sum()) / n)
-            if X_val is not None:
-                history.val_loss.append(measure.loss(net, Xv, Tv) / len(Xv))
-                if history.classification:
-                    history.val_accuracy.append(accuracy(net, Xv, Tv))
+            done = 0
+            try:
+                t0 = time.perf_counter()
+                for a in range(0, steps, chunk):
+                    b = min(steps, a + chunk)
+                    np.copyto(restore, params)
+                    idx = order[a * batch_size:b * batch_size]
+                    failed = epoch_fn(net, Xc, Tc, idx, batch_size, lr, step_loss[a:b])
+                    if not np.isfinite(params).all():
+                        # an update overflowed (the engines check losses and gradients, not
+                        # parameters): find that step, from the start of the call
+                        np.copyto(params, restore)
+                        failed = _failing_step(net, Xc, Tc, idx, batch_size, lr,
+                                               step_loss[a:b], epoch_fn)
+                    if failed >= 0:
+                        raise TrainingDivergedError(epoch, a + failed + 1,
+                                                    float(step_loss[a + failed]), history)
+                    done = b
+                elapsed = time.perf_counter() - t0
+                _record(net, history, step_loss, elapsed, val)
+                if after_epoch is not None:
+                    after_epoch(epoch, history)
+            except KeyboardInterrupt:
+                if done < steps:
+                    np.copyto(params, restore)      # the last call's start: a step boundary
+                else:
+                    epoch_params = params.copy()
+                raise TrainingInterrupted(epoch, done, steps, history, epoch_params) from None
             if bar is not None:
                 bar.set_postfix(loss=f"{history.train_loss[-1]:.4g}")
                 bar.update(1)
@@ -186,6 +286,37 @@ def train(net: Any, X: Any, T: Any, engine: str = "scalar", batch_size: int = 1,
         if bar is not None:
             bar.close()
     return history
+
+
+def _failing_step(net: Any, X: np.ndarray, T: np.ndarray, idx: np.ndarray, batch_size: int,
+                  lr: float, step_loss: np.ndarray, epoch_fn: Callable[..., int]) -> int:
+    """Replay one call's steps one at a time from its start: the first step whose loss or
+    gradient is not finite, or whose update makes a parameter NaN or inf, is left undone
+    and returned (-1: none failed, and ``net.params`` are after the last step)."""
+    params = net.params
+    before = np.empty_like(params)
+    for s in range(len(step_loss)):
+        np.copyto(before, params)
+        failed = epoch_fn(net, X, T, idx[s * batch_size:(s + 1) * batch_size], batch_size,
+                          lr, step_loss[s:s + 1])
+        if failed >= 0 or not np.isfinite(params).all():
+            np.copyto(params, before)
+            return s
+    return -1
+
+
+def _record(net: Any, history: History, step_loss: np.ndarray, elapsed: float,
+            val: tuple[np.ndarray, np.ndarray] | None) -> None:
+    """One epoch's line of the history."""
+    history.time.append(elapsed)
+    history.train_loss.append(float(step_loss.sum()) / history.num_train)
+    if val is not None:
+        Xv, Tv = val
+        # the validation set is measured by one engine whichever trains, so that runs compare
+        with np.errstate(all="ignore"):
+            history.val_loss.append(get_engine("vectorized").loss(net, Xv, Tv) / len(Xv))
+            if history.classification:
+                history.val_accuracy.append(accuracy(net, Xv, Tv))
 
 
 def _progress_bar(progress: bool | None, epochs: int, engine: str):

@@ -8,6 +8,7 @@ says what was expected.
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -105,3 +106,50 @@ def check_batch(net: MLP, X: Any, T: Any, names: tuple[str, str] = ("X", "T")
     Xc, _ = check_X(net, X, names[0])
     Tc = check_T(net, T, Xc.shape[0], names[1])
     return Xc, Tc
+
+
+def available_memory() -> int:
+    """Bytes of memory this process may still take: ``MemAvailable`` on Linux, else the
+    physical memory (an upper bound is the safe side for a refusal)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 1 << 62          # unknown: refuse nothing
+
+
+def format_bytes(n: int) -> str:
+    """``8_000_000_000`` -> ``"7.5 GiB"``."""
+    size = float(n)
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if size < 1024 or unit == "PiB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+def check_fits(nbytes: int, what: str) -> None:
+    """A ``ValueError`` naming the figure when ``nbytes`` exceed the memory available, so a
+    network or data set too large is refused before anything is allocated (instead of a
+    ``MemoryError`` traceback, or a machine swapping for minutes)."""
+    free = available_memory()
+    if nbytes > free:
+        raise ValueError(f"{what} needs {format_bytes(nbytes)} of memory; this machine has "
+                         f"{format_bytes(free)} available")
+
+
+def check_params(net: MLP) -> None:
+    """Parameters a run may start from: all finite (training from inf or NaN would only
+    spread them), else a ``ValueError`` naming the first bad parameter."""
+    bad = ~np.isfinite(net.params)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"net.params: {net.param_name(i)} (index {i}) = {net.params[i]}; "
+                         f"{int(bad.sum())} parameter(s) are NaN or inf, and training cannot "
+                         "start from them")
