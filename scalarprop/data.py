@@ -136,7 +136,8 @@ def class_labels(T: np.ndarray, source: str = "T") -> tuple[np.ndarray, int]:
         return np.searchsorted(labels, T).astype(np.int64), len(labels)
     top = int(labels[-1])
     if top >= 2 * len(labels) + 8:
-        shown = ", ".join(f"{v:g}" for v in labels[:6]) + (", ..." if len(labels) > 6 else "")
+        shown = ", ".join(str(int(v)) for v in labels[:6]) + (", ..." if len(labels) > 6
+                                                               else "")
         raise ValueError(
             f"{source}: class label {top} is far beyond the {len(labels)} distinct labels "
             f"({shown}); class labels are indices 0..K-1 and {top} would ask for {top + 1} "

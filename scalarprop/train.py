@@ -258,7 +258,9 @@ def _run(net: Any, Xc: np.ndarray, Tc: np.ndarray, engine: str, batch_size: int,
                     b = min(steps, a + chunk)
                     np.copyto(restore, params)
                     idx = order[a * batch_size:b * batch_size]
-                    failed = epoch_fn(net, Xc, Tc, idx, batch_size, lr, step_loss[a:b])
+                    with np.errstate(over="ignore", invalid="ignore"):
+                        # an overflowing update is found and undone below, not warned about
+                        failed = epoch_fn(net, Xc, Tc, idx, batch_size, lr, step_loss[a:b])
                     if not np.isfinite(params).all():
                         # an update overflowed (the engines check losses and gradients, not
                         # parameters): find that step, from the start of the call
@@ -297,8 +299,9 @@ def _failing_step(net: Any, X: np.ndarray, T: np.ndarray, idx: np.ndarray, batch
     before = np.empty_like(params)
     for s in range(len(step_loss)):
         np.copyto(before, params)
-        failed = epoch_fn(net, X, T, idx[s * batch_size:(s + 1) * batch_size], batch_size,
-                          lr, step_loss[s:s + 1])
+        with np.errstate(over="ignore", invalid="ignore"):
+            failed = epoch_fn(net, X, T, idx[s * batch_size:(s + 1) * batch_size],
+                              batch_size, lr, step_loss[s:s + 1])
         if failed >= 0 or not np.isfinite(params).all():
             np.copyto(params, before)
             return s

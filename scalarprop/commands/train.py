@@ -84,7 +84,17 @@ def fit_loss(loss: str | None, K: int | None, data: str) -> None:
                          "real numbers; use --loss squared or absolute")
 
 
+def check_numbers(args: argparse.Namespace) -> None:
+    """The numeric options, before any data is read."""
+    for option, value, low in (("--epochs", args.epochs, 0), ("--seed", args.seed, 0)):
+        if value < low:
+            raise ValueError(f"{option} {value}: expected an integer >= {low}")
+    if not (np.isfinite(args.lr) and args.lr > 0):
+        raise ValueError(f"--lr {args.lr}: expected a positive, finite learning rate")
+
+
 def run(args: argparse.Namespace) -> int:
+    check_numbers(args)
     save = check_save(args.save, args.data, args.checkpoint_every)
     regression = args.loss in ("squared", "absolute")
     (X, T), (Xv, Tv), K = _load(args.data, args.seed, "values" if regression else "auto")

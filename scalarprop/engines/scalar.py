@@ -21,7 +21,8 @@ backward (one example, walking from the loss down)::
 They take only flat float64 arrays and integers (``spec`` packs the activation and loss codes
 and the sizes, see :class:`~scalarprop.network.MLP`), allocate nothing per example, and loop
 over the examples of a batch inside the kernel. No numpy vector operations: loops only. The
-same source runs uncompiled (``kernel.py_func`` or ``NUMBA_DISABLE_JIT=1``).
+same source runs uncompiled (``kernel.py_func`` or ``NUMBA_DISABLE_JIT=1``). Every kernel
+releases the GIL (``nogil=True``): threads training different networks run on different cores.
 
 Node storage for one example is one flat row ``nodes`` of length ``4 U`` (``U`` = all units
 above the input): ``k`` at ``[0, U)``, ``h`` at ``[U, 2U)``, ``k'`` at ``[2U, 3U)`` and ``h'``
@@ -55,19 +56,19 @@ name = "scalar"
 # -- reading spec = [hidden code, output code, loss code, sizes[0], ..., sizes[L]] ---------
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def num_layers(spec):
     """L: the layers with weights (every size but the input's)."""
     return spec.shape[0] - 4
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def width(spec, l):
     """``sizes[l]``: the units of layer l (0 is the input, L the output)."""
     return spec[3 + l]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def num_units(spec):
     """U: the units of every layer above the input."""
     U = 0
@@ -86,7 +87,7 @@ def node_rows(sizes: tuple[int, ...], n: int | None = None) -> np.ndarray:
 # -- the kernels ---------------------------------------------------------------------------
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def activate_layer(code, nodes, k0, h0, n):
     """``h = act(k)`` for one layer: ``nodes[h0:h0+n]`` from ``nodes[k0:k0+n]``. The softmax
     is not element-wise; it subtracts the largest logit first, so e^k cannot overflow."""
@@ -106,7 +107,7 @@ def activate_layer(code, nodes, k0, h0, n):
             nodes[h0 + j] = activate(code, nodes[k0 + j])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def forward(params, spec, x, nodes):
     """Slide 54: fill ``k`` and ``h`` of every layer for one example ``x``."""
     hidden, output = spec[0], spec[1]
@@ -132,7 +133,7 @@ def forward(params, spec, x, nodes):
         u += n_out
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def loss_value(spec, nodes, t):
     """The loss of one example from its forward pass; bce and ce from the logits z = k."""
     loss_code = spec[2]
@@ -163,7 +164,7 @@ def loss_value(spec, nodes, t):
     return l
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def output_grad(spec, nodes, t):
     """The top of the backward pass: ``y' = dl/dy`` into the output's ``h'`` and the output
     layer's ``k'`` (``y − t`` for bce and ce, taken from the logits)."""
@@ -206,7 +207,7 @@ def output_grad(spec, nodes, t):
                 output, nodes[K + u + j], nodes[H + u + j])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def backward(params, spec, x, t, nodes, grad):
     """Slide 55: walk from the loss down, filling ``k'`` and ``h'`` of every node and
     accumulating every parameter's gradient into ``grad`` (``+=``, so a batch sums)."""
@@ -243,7 +244,7 @@ def backward(params, spec, x, t, nodes, grad):
         u = u_in
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def loss_and_grad_kernel(params, spec, X, T, nodes, grad):
     """The batch: for each example, forward, loss, backward. ``grad`` is zeroed and then
     summed over the batch (the lecture's convention: a batch's loss is the sum). ``nodes``
@@ -297,7 +298,7 @@ def split_nodes(sizes: tuple[int, ...], rows: np.ndarray) -> dict[str, np.ndarra
     return out
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def loss_kernel(params, spec, X, T, nodes):
     """The batch's summed loss alone: forward passes, no backward (for finite differences)."""
     total = 0.0
@@ -313,7 +314,7 @@ def loss(net: Any, X: Any, T: Any) -> float:
     return float(loss_kernel(net.params, net.spec, Xc, Tc, node_rows(net.sizes)))
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def train_epoch_kernel(params, spec, X, T, order, batch_size, lr, nodes, grad, step_loss):
     """One epoch of gradient descent (slide 18) inside one compiled call.
 

@@ -61,7 +61,7 @@ FAST = {"reassoc", "contract"}
 LONG_ROW = 16
 
 
-@njit(cache=True, error_model="numpy", fastmath=FAST)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FAST)
 def _dot_rows(params, w, b, n_in, n_out, src, k):
     """k[j] = W[j]·src + b[j] for every row, two rows at a time (shared loads of src)."""
     j = 0
@@ -86,7 +86,7 @@ def _dot_rows(params, w, b, n_in, n_out, src, k):
         j += 1
 
 
-@njit(cache=True, error_model="numpy", fastmath=FAST)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FAST)
 def _backward_update(params, w, b, n_in, n_out, src, kg, hg, lr):
     """One layer's backward fused with its update: hg += Wᵀ kg with the OLD W, then
     W −= lr kg srcᵀ and b −= lr kg, in one sweep over W (two rows at a time)."""
@@ -119,7 +119,7 @@ def _backward_update(params, w, b, n_in, n_out, src, kg, hg, lr):
         j += 1
 
 
-@njit(cache=True, error_model="numpy", fastmath=FAST)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FAST)
 def _update_then_dot(params, b, n_in, n_out, x, kg, lr, x_next, k_next):
     """The first layer's update for this example fused with the next example's forward:
     W[j,i] −= lr kg[j] x[i], then k_next[j] += W[j,i] x_next[i] with the NEW W[j,i]."""
@@ -160,7 +160,7 @@ def _update_then_dot(params, b, n_in, n_out, x, kg, lr, x_next, k_next):
 # strict IEEE here (only the row loops above are fastmath): this kernel calls the lecture
 # kernel's own functions, and a fastmath caller would compile them fastmath too, for every
 # later caller in the process and in the cache
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def sgd_epoch_fused(params, spec, X, T, order, lr, nodes, step_loss):
     """One epoch of per-example SGD, fused (see the module docstring). Returns -1, or the
     first step whose loss is not finite (or -2 if a parameter became non-finite): the caller
@@ -227,7 +227,7 @@ def sgd_epoch_fused(params, spec, X, T, order, lr, nodes, step_loss):
     return -1
 
 
-@njit(cache=True, error_model="numpy", parallel=True)
+@njit(cache=True, nogil=True, error_model="numpy", parallel=True)
 def loss_and_grad_parallel_kernel(params, spec, X, T, nodes, grads, losses):
     """The batch's gradient with ``prange`` over ``C = grads.shape[0]`` chunks of examples;
     chunk c sums its examples into its own row ``grads[c]`` (no two threads write the same
