@@ -1,12 +1,17 @@
 """The benchmark suite: its baseline computes what the engines compute, and --quick runs."""
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from scalarprop import scalar
 from scalarprop.bench import purepython
+from scalarprop.bench.machine import avx2_env
+from scalarprop.bench.report import targets, targets_table
 from scalarprop.bench.suite import make_data, make_net, step_flops
 from scalarprop.cli import main
 
@@ -47,5 +52,41 @@ def test_quick_suite_writes_json_table_and_plot(tmp_path, capsys):
     assert results["matmul_gflops"] > 0 and results["machine"]["cpu"]
     assert results["compile"]["cold_s"] > 0 and len(results["sweep"]) >= 4
     assert "| engine |" in text and "Targets" in text
-    assert (out / "bench.md").read_text().startswith("Time per example")
+    assert (out / "bench.md").read_text().startswith("Machine: ")
+    machine = results["machine"]
+    assert machine["simd_path"] in ("AVX-512", "AVX2", "AVX2 (forced)", "pre-AVX2")
+    assert machine["blas_architecture"] and machine["blas_architecture"] in text
     assert (out / "bench.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_avx2_switches_put_blas_and_numba_on_their_avx2_kernels():
+    code = ("import json; from scalarprop.bench.machine import machine; "
+            "print(json.dumps(machine()))")
+    env = dict(os.environ, **avx2_env())
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                       check=True, timeout=120)
+    info = json.loads(r.stdout)
+    assert info["blas_architecture"] == "Haswell" and info["numba_cpu"] == "haswell"
+    if info["instruction_set"] == "AVX-512":
+        assert info["simd_path"] == "AVX2 (forced)"
+
+
+def fake_run(vectorized_b256, torch_b256, path):
+    sizes = {s: {"torch_b256": torch_b256, "vectorized_b256": vectorized_b256,
+                 "torch_b32": 1.0, "vectorized_b32": 1.0, "scalar_epoch": 1.0}
+             for s in ("784-128-10", "64-64-10")}
+    run = {"sizes": sizes, "matmul_gflops": 100.0, "machine": {"simd_path": path},
+           "gflops": {"784-128-10": {"vectorized_b256": 90.0, "torch_b256": 60.0}}}
+    run["targets"] = targets(run)
+    return run
+
+
+def test_the_targets_table_says_no_where_a_goal_is_missed():
+    fast, slow = fake_run(1.0, 2.0, "AVX-512"), fake_run(2.0, 1.0, "AVX2 (forced)")
+    table = targets_table([fast, slow]).splitlines()
+    assert table[0] == "| target | AVX-512 | AVX2 (forced) | goal | depends on SIMD |"
+    row = next(line for line in table if "batch 256 vs PyTorch batch 256, 784" in line)
+    assert row.split(" | ")[1:4] == ["2.00×", "0.50× (**no**)", "≥ 1.00×"]
+    share = next(line for line in table if "share of the matmul ceiling" in line)
+    assert "(PyTorch: 60%)" in share and "90%" in share
+    assert next(line for line in table if "pure-Python" in line).endswith("| no |")

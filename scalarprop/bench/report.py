@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .machine import describe
+
 BIG, SMALL = "784-128-10", "2-3-1"
 
 
@@ -16,43 +18,43 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each target of the performance issue with this run's figure and whether it is met."""
+    """Each target of the performance issues with this run's figure and whether it is met;
+    ``simd`` marks the figures that depend on the instruction set (BLAS, numpy, Numba and
+    PyTorch kernels all change with it)."""
     g = lambda size, key: _get(results, size, key)
     rows: list[dict[str, Any]] = []
 
-    def add(name, value, target, higher_is_better=True, unit="×"):
+    def add(name, value, target, higher_is_better=True, unit="×", simd=True):
         met = None if value is None else (value >= target if higher_is_better
                                           else value <= target)
         rows.append({"target": name, "measured": value, "goal": target, "unit": unit,
-                     "higher_is_better": higher_is_better, "met": met})
+                     "higher_is_better": higher_is_better, "met": met, "simd": simd})
 
+    for size, b in ((BIG, 256), ("64-64-10", 256), (BIG, 32)):
+        add(f"vectorized batch {b} vs PyTorch batch {b}, {size}",
+            _ratio(g(size, f"torch_b{b}"), g(size, f"vectorized_b{b}")), 1.0)
+    gflops = results.get("gflops", {}).get(BIG, {})
+    share = {k: None if gflops.get(k) is None else gflops[k] / results["matmul_gflops"]
+             for k in ("vectorized_b256", "torch_b256")}
+    torch_share = ("" if share["torch_b256"] is None
+                   else f" (PyTorch: {share['torch_b256']:.0%})")
+    add(f"vectorized batch 256, share of the matmul ceiling{torch_share}, {BIG}",
+        share["vectorized_b256"], 0.85, unit="")
+    add(f"per-example SGD / vectorized batch 256, {BIG}",
+        _ratio(g(BIG, "scalar_epoch"), g(BIG, "vectorized_b256")), 1.25, False)
+    comp = results.get("compile", {})
+    if "demo_cold_total_s" in comp:
+        add("`scalarprop demo` from an empty Numba cache", comp["demo_cold_total_s"], 10.0,
+            False, "s")
+        add("`scalarprop demo`, warm", comp["demo_warm_total_s"], 3.0, False, "s")
     for size, goal in ((BIG, 400), (SMALL, 30)):
         add(f"scalar (per epoch) vs pure-Python lists, {size}",
-            _ratio(g(size, "python_lists"), g(size, "scalar_epoch")), goal)
+            _ratio(g(size, "python_lists"), g(size, "scalar_epoch")), goal, simd=False)
     for size, goal in ((BIG, 8), (SMALL, 200)):
         add(f"scalar per-example SGD vs PyTorch per example, {size}",
             _ratio(g(size, "torch_b1"), g(size, "scalar_epoch")), goal)
-    gf = results.get("gflops", {}).get(BIG, {}).get("vectorized_b256")
-    add(f"vectorized batch 256 GFLOP/s as a share of matmul, {BIG}",
-        None if gf is None else gf / results["matmul_gflops"], 0.85, unit="")
-    for b in (32, 256):
-        worst = None
-        for size in results["sizes"]:
-            r = _ratio(g(size, f"torch_b{b}"), g(size, f"vectorized_b{b}"))
-            if r is not None:
-                worst = r if worst is None else min(worst, r)
-        add(f"vectorized faster than PyTorch at batch {b}, every size (slowest ratio)",
-            worst, 1.0)
-    add(f"stretch: scalar per-example SGD / vectorized batch 256, {BIG}",
-        _ratio(g(BIG, "scalar_epoch"), g(BIG, "vectorized_b256")), 1.25, False)
     add(f"autodiff batch 256 / vectorized batch 256, {BIG}",
         _ratio(g(BIG, "autodiff_b256"), g(BIG, "vectorized_b256")), 1.3, False)
-    comp = results.get("compile", {})
-    if "demo_cold_total_s" in comp:
-        add("scalarprop demo from an empty Numba cache", comp["demo_cold_total_s"], 10.0,
-            False, "s")
-        add("scalarprop demo, second run, to first output", comp["demo_warm_first_output_s"],
-            2.0, False, "s")
     return rows
 
 
@@ -84,9 +86,10 @@ def _fmt_value(v: float | None, unit: str) -> str:
 def markdown(results: dict[str, Any]) -> str:
     labels = results["labels"]
     sizes = list(results["sizes"])
-    lines = [f"Time per example of one training step (forward + backward + update), float64, "
+    lines = [f"Machine: {describe(results['machine'])}.", "",
+             f"Time per example of one training step (forward + backward + update), float64, "
              f"median of repeats; BLAS threads: {results['threads']}; matmul ceiling "
-             f"{results['matmul_gflops']:.1f} GFLOP/s. Machine: {results['machine']['cpu']}.",
+             f"{results['matmul_gflops']:.1f} GFLOP/s.",
              "", "| engine | " + " | ".join(sizes) + " |",
              "|---|" + "---:|" * len(sizes)]
     for key, label in labels.items():
@@ -124,18 +127,34 @@ def markdown(results: dict[str, Any]) -> str:
                  for s in sizes]
         if any(c != "—" for c in cells):
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    lines += ["", "Targets:", "", "| target | measured | goal | met |", "|---|---:|---:|:---:|"]
-    for t in results["targets"]:
-        goal = ("≥ " if t["higher_is_better"] else "≤ ") + _fmt_value(t["goal"], t["unit"])
-        met = "—" if t["met"] is None else ("yes" if t["met"] else "**no**")
-        lines.append(f"| {t['target']} | {_fmt_value(t['measured'], t['unit'])} | {goal} | "
-                     f"{met} |")
+    lines += ["", "Targets:", "", targets_table([results])]
     comp = results.get("compile", {})
     if comp:
         lines += ["", "Numba compile (import + first training call, fresh process): "
                   f"cold cache {comp['cold_s']:.2f} s, warm cache {comp['warm_s']:.2f} s."]
+        if "demo_cold_compile_s" in comp:
+            lines.append(f"`scalarprop demo` compiles for {comp['demo_cold_compile_s']:.1f} s "
+                         f"of its first run ({comp['demo_cold_total_s']:.1f} s in all).")
     for note in results.get("notes", []):
         lines.append(f"\nNote: {note}")
+    return "\n".join(lines)
+
+
+def targets_table(runs: list[dict[str, Any]]) -> str:
+    """The targets as a Markdown table with one "measured" column per run (headed by the
+    run's instruction-set path), and whether each figure depends on the instruction set."""
+    paths = [r["machine"].get("simd_path", "measured") for r in runs]
+    lines = ["| target | " + " | ".join(paths) + " | goal | depends on SIMD |",
+             "|---|" + "---:|" * len(runs) + "---:|:---:|"]
+    for i, t in enumerate(runs[0]["targets"]):
+        cells = []
+        for r in runs:
+            row = r["targets"][i]
+            met = "" if row["met"] is None or row["met"] else " (**no**)"
+            cells.append(_fmt_value(row["measured"], row["unit"]) + met)
+        goal = ("≥ " if t["higher_is_better"] else "≤ ") + _fmt_value(t["goal"], t["unit"])
+        lines.append(f"| {t['target']} | " + " | ".join(cells) +
+                     f" | {goal} | {'yes' if t.get('simd', True) else 'no'} |")
     return "\n".join(lines)
 
 
@@ -177,3 +196,11 @@ def plot(results: dict[str, Any], path: str) -> str | None:
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     return path
+
+
+if __name__ == "__main__":
+    # python -m scalarprop.bench.report A.json B.json: the targets of several runs side by side
+    import json
+    import sys
+
+    print(targets_table([json.load(open(path)) for path in sys.argv[1:]]))

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from . import suite as S
+from .machine import machine
 from .report import markdown, plot, targets
 
 #: the engines, in the order the table lists them: key -> label
@@ -109,7 +110,7 @@ def run_suite(quick: bool = False, threads: int = 1, out_dir: str = "bench-resul
     n_ticks = 14 * len(S.SIZES) + 14 * len(widths) + 3
     t_start = time.perf_counter()
     results: dict[str, Any] = {"quick": quick, "threads": threads, "labels": ENGINES,
-                               "machine": S.machine(), "sizes": {}, "sweep": {}}
+                               "machine": machine(), "sizes": {}, "sweep": {}}
     with threadpool_limits(threads), _bar(n_ticks, progress) as bar:
         tick = (lambda: bar.update(1)) if bar is not None else (lambda: None)
         results["matmul_gflops"] = S.matmul_gflops(3 if quick else 7)

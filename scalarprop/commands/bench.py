@@ -20,6 +20,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="bench-results",
                    help="directory for bench.json, bench.md, bench.png (default bench-results)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--avx2", action="store_true",
+                   help="run the suite on the AVX2 path of an AVX-512 machine: OpenBLAS, "
+                        "numpy, Numba (with its own cache folder) and PyTorch on their AVX2 "
+                        "kernels, as on a machine without AVX-512")
     p.set_defaults(run=run)
 
 
@@ -28,6 +32,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads < 1:
         raise ValueError(f"--threads {args.threads}: expected a positive integer")
+    if args.avx2:
+        return run_on_avx2(args)
     results = run_suite(quick=args.quick, threads=args.threads, out_dir=args.out,
                         progress=False if args.no_progress else None)
     print(results["table"])
@@ -35,3 +41,22 @@ def run(args: argparse.Namespace) -> int:
           + (f", {results['plot']}" if results.get("plot") else " (no plot: matplotlib missing)")
           + f" in {results['elapsed_s']:.0f} s")
     return 0
+
+
+def run_on_avx2(args: argparse.Namespace) -> int:
+    """The same suite in a child process whose libraries load with their AVX2 kernels (the
+    switches must be set before OpenBLAS, numpy and Numba load)."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    from ..bench.machine import avx2_env
+
+    argv = ["bench", "--threads", str(args.threads), "--out", args.out]
+    argv += ["--quick"] * args.quick + ["--no-progress"] * args.no_progress
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, **avx2_env(), NUMBA_CACHE_DIR=cache)
+        print("AVX2 path: " + " ".join(f"{k}={v}" for k, v in avx2_env().items()), flush=True)
+        return subprocess.run([sys.executable, "-m", "scalarprop.cli", *argv],
+                              env=env).returncode
