@@ -102,6 +102,25 @@ def test_click_w12_shows_the_slides_chain(opened, lecture):
     assert "on" not in opened.page.locator('[data-node="h1[0]"]').get_attribute("class")
 
 
+def test_hover_previews_and_leaving_returns_to_the_pinned_weight(opened):
+    opened.page.locator('[data-label="W0[1,0]"]').click()
+    opened.page.locator('[data-node="h1[2]"]').hover()
+    assert opened.derivation().startswith("∂l/∂h₃ for one example")
+    opened.page.locator("h1").hover()
+    assert opened.derivation().startswith("∂l/∂w₁₂ for one example")
+
+
+def test_the_toggle_shows_values_gradients_and_update_directions(opened):
+    label = opened.page.locator('[data-label="W1[0,1]"] text')
+    node = opened.page.locator('[data-node="h1[1]"] .value')
+    assert label.text_content() == "-2" and node.text_content() == "0.99"       # slide 43
+    opened.page.select_option("#show", "gradients")
+    assert label.text_content() == "-3.96"                  # ∂l/∂v₂ = 2(y − t)·h₂, slide 44
+    assert node.text_content() == "8"                       # ∂l/∂h₂ = 2(y − t)·v₂ = (−4)(−2)
+    opened.page.select_option("#show", "updates")
+    assert label.text_content() == "3.96" and node.text_content() == "-8"  # v₂ goes up
+
+
 def test_every_weight_reads_as_explain(opened, lecture):
     net, X, T, page, _ = lecture
     for name in page.params:
@@ -173,6 +192,7 @@ def test_screenshot_is_not_blank_and_fits_a_phone(browser, lecture):
     ("tanh", "softmax", "ce", [3, 4, 3]),
     ("relu", "sigmoid", "bce", [3, 4, 3, 2]),
     ("sigmoid", "softmax", "squared", [2, 3, 2]),
+    ("sigmoid", "identity", "absolute", [2, 3, 1]),     # example 1 sits on the kink y = t
 ])
 def test_page_derivations_read_as_explain_on_other_networks(browser, tmp_path, hidden, output,
                                                            loss, sizes):
@@ -182,9 +202,12 @@ def test_page_derivations_read_as_explain_on_other_networks(browser, tmp_path, h
     K = sizes[-1]
     T = rng.integers(0, K, size=6) if loss == "ce" else (
         rng.integers(0, 2, size=(6, K)).astype(float) if loss == "bce" else rng.normal(size=(6, K)))
+    if loss == "absolute":
+        T[1] = net.predict(X[1])
     path = tmp_path / "net.html"
     page = sp.explore(net, X, T, path, steps=6, lr=0.1, examples=3)
     o = Opened(browser, path)
+    kinks = 0
     try:
         for s, e in ((0, 1), (6, 2)):
             run = net.copy()
@@ -193,6 +216,9 @@ def test_page_derivations_read_as_explain_on_other_networks(browser, tmp_path, h
                 got = o.page.evaluate(
                     "([n, s, e]) => derivationText(explorer.st, derivationOf(explorer.st, n, s, e),"
                     " s, e)", [name, s, e])
-                assert got == str(sp.explain(run, X[e], T[e], name)), (name, s, e)
+                want = str(sp.explain(run, X[e], T[e], name))
+                assert got == want, (name, s, e)
+                kinks += "a kink within ±eps" in want
     finally:
         o.close()
+    assert (kinks > 0) == (loss == "absolute")

@@ -24,8 +24,9 @@ class Store {
     this.upos = d.held.map((us) => new Map(us.map((u, i) => [u, i])));
     const c = d.checks;
     this.checkEvery = c.every; this.eps = c.eps;
-    this.cs = decode(c.scalar, Float32Array); this.cv = decode(c.vectorized, Float32Array);
-    this.cf = decode(c.fd, Float32Array);
+    // float32 differences, and the values that need all their digits
+    const packed = (p) => ({ diff: decode(p.diff, Float32Array), exact: new Map(p.exact) });
+    this.cs = packed(c.scalar); this.cv = packed(c.vectorized); this.cf = packed(c.fd);
     this.kinks = new Map(c.kinks.map(([ci, e, p, b, f]) => [`${ci},${e},${p}`, [b, f]]));
   }
   param(name, s) { return this.P[s * this.names.length + this.pcol.get(name)]; }
@@ -63,8 +64,9 @@ class Store {
   check(name, s, e) {
     if (s % this.checkEvery) return null;
     const c = s / this.checkEvery, p = this.pcol.get(name), at = (c * this.E + e) * this.names.length + p;
-    const scalar = this.paramGrad(name, s, e) + this.cs[at];
-    return { scalar, vectorized: scalar + this.cv[at], fd: scalar + this.cf[at],
+    const unpack = (p, base) => (p.exact.has(at) ? p.exact.get(at) : base + p.diff[at]);
+    const scalar = unpack(this.cs, this.paramGrad(name, s, e));
+    return { scalar, vectorized: unpack(this.cv, scalar), fd: unpack(this.cf, scalar),
              kink: this.kinks.get(`${c},${e},${p}`) || null };
   }
 }

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from ..checks.gradcheck import at_kink
 from ..engines import ENGINE_NAMES, get_engine
 from ..explain import explain, lecture_name_of, node_symbol, parse_weight
 from ..network import MLP
@@ -246,7 +247,7 @@ def _data(net: MLP, X: np.ndarray, T: np.ndarray, shown: np.ndarray, rec: Record
     names = [net.param_name(p) for p in params]
     symbols.update({n: node_symbol(net, n) for n in names})
     c = rec.checks
-    kinks = _kinks(net, X[shown], T[shown], rec, eps)
+    kinks = _kinks(net, rec)
     reference = []
     ref_net = net.copy()
     ref_net.params[:] = rec.params[0]
@@ -270,15 +271,30 @@ def _data(net: MLP, X: np.ndarray, T: np.ndarray, shown: np.ndarray, rec: Record
         "symbols": symbols,
         "checks": {"every": int(rec.check_steps[1] - rec.check_steps[0])
                    if len(rec.check_steps) > 1 else 1, "eps": eps,
-                   # the scalar engine's ∂l/∂w less ∂l/∂k·(what w multiplies), which the
-                   # page works out from the nodes (0 where the engine computes just that)
-                   "scalar": _b64(c["scalar"] - _node_grads(net, rec, held, params), "<f4"),
-                   "vectorized": _b64(c["vectorized"] - c["scalar"], "<f4"),
-                   "fd": _b64(c["fd"] - c["scalar"], "<f4"), "kinks": kinks},
+                   # the scalar engine's ∂l/∂w as a difference from ∂l/∂k·(what w
+                   # multiplies), which the page works out from the nodes (0 where the engine
+                   # computes just that); the others as differences from the scalar engine's
+                   "scalar": _packed(c["scalar"], _node_grads(net, rec, held, params)),
+                   "vectorized": _packed(c["vectorized"], c["scalar"]),
+                   "fd": _packed(c["fd"], c["scalar"]), "kinks": kinks},
         "complete": all(len(held[l]) == net.sizes[l] for l in range(1, L + 1)),
         "reference": {"weight": net.param_name(index), "texts": reference},
         "initial": {"weight": net.param_name(index), "show": show},
     }
+
+
+def _packed(values: np.ndarray, base: np.ndarray) -> dict[str, Any]:
+    """``values`` as float32 differences from ``base`` (which the page adds them to), plus,
+    as ``[flat index, value]``, every value that would not print as explain prints it (12
+    digits, and its difference from ``base`` to 2): the engines part at a kink, say."""
+    diff = (values - base).astype("<f4")
+    back = base + diff.astype(float)
+    exact = []
+    for i in np.flatnonzero(back != values):
+        v, b, w = float(values.flat[i]), float(back.flat[i]), float(base.flat[i])
+        if f"{v:.12g}" != f"{b:.12g}" or f"{abs(v - w):.2g}" != f"{abs(b - w):.2g}":
+            exact.append([int(i), v])
+    return {"diff": _b64(diff, "<f4"), "exact": exact}
 
 
 def _node_grads(net: MLP, rec: Recording, held: list[list[int]], params: list[int]
@@ -298,26 +314,19 @@ def _node_grads(net: MLP, rec: Recording, held: list[list[int]], params: list[in
     return out
 
 
-def _kinks(net: MLP, X: np.ndarray, T: np.ndarray, rec: Recording, eps: float
-           ) -> list[list[float]]:
-    """Where a check sits at a kink (relu, absolute, hinge): ``[check, example, param,
-    backward, forward]`` one-sided quotients, as explain reports them."""
-    from ..checks.gradcheck import at_kink, difference_quotients
-    from ..functions import KINKED_ACTIVATIONS, KINKED_LOSSES
-
-    if not (net.hidden in KINKED_ACTIVATIONS or net.loss in KINKED_LOSSES):
-        return []
+def _kinks(net: MLP, rec: Recording) -> list[list[float]]:
+    """Where a check sits at a kink (relu, absolute, hinge), as explain reports it:
+    ``[check, example, param, backward, forward]`` with the one-sided quotients."""
+    c = rec.checks
     out: list[list[float]] = []
-    run = net.copy()
-    vec = get_engine("vectorized")
     for ci, s in enumerate(rec.check_steps):
+        run = net.copy()
         run.params[:] = rec.params[s]
-        for e in range(X.shape[0]):
-            x, t = X[e:e + 1], T[e:e + 1]
-            _, fwd, bwd = difference_quotients(run, x, t, vec, eps, indices=rec.check_params)
-            g = rec.checks["scalar"][ci, e]
-            for p in np.flatnonzero(at_kink(run, g, fwd, bwd, atol=1e-5, rtol=1e-3)):
-                out.append([ci, e, int(p), float(bwd[p]), float(fwd[p])])
+        for e in range(c["scalar"].shape[1]):
+            kinked = at_kink(run, c["scalar"][ci, e], c["forward"][ci, e], c["backward"][ci, e],
+                             atol=1e-5, rtol=1e-3)
+            out += [[ci, e, int(p), float(c["backward"][ci, e, p]),
+                     float(c["forward"][ci, e, p])] for p in np.flatnonzero(kinked)]
     return out
 
 

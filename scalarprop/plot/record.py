@@ -31,7 +31,8 @@ class Recording:
     ``train_loss[s]`` its loss at θₛ, before the update; ``nodes[key][s, e]`` the node values
     (keys ``k1``, ``h1``, ``k1_grad``, …, ``x_grad``) of shown example e at θₛ;
     ``loss[s, e]`` its loss. ``check_steps``: where the checks were taken; ``checks[name][c,
-    e, p]`` (names ``scalar``, ``vectorized``, ``fd``) for parameter ``check_params[p]``;
+    e, p]`` (names ``scalar``, ``vectorized``, ``fd``; the one-sided quotients ``forward`` and
+    ``backward``) for parameter ``check_params[p]``;
     ``inputs[e]`` the shown examples' inputs."""
 
     params: np.ndarray
@@ -70,26 +71,34 @@ def record(net: MLP, X: np.ndarray, T: np.ndarray, shown: np.ndarray, *, steps: 
     losses = np.empty((steps + 1, len(shown)))
     check_steps = np.arange(0, steps + 1, check_every)
     checks = {k: np.empty((len(check_steps), len(shown), len(check_params)))
-              for k in ("scalar", "vectorized", "fd")}
-    for s in range(steps + 1):
-        params[s] = run.params
-        per_step.append(_nodes(run, Xs, Ts, eng))
-        for e in range(len(shown)):
-            losses[s, e] = eng.loss(run, Xs[e:e + 1], Ts[e:e + 1])
-        if s % check_every == 0:
-            _checks(run, Xs, Ts, check_params, eps, checks, s // check_every)
-        if s == steps:
-            break
-        i = order[s]
-        loss, grad = eng.loss_and_grad(run, X[i:i + 1], T[i:i + 1])
-        if not (np.isfinite(loss) and np.isfinite(grad).all()):
-            raise ValueError(f"lr={lr!r}: stochastic gradient descent diverged at step "
-                             f"{s + 1} (loss {loss}); try a smaller learning rate")
-        train_loss[s] = loss
-        run.params[:] -= lr * grad
+              for k in ("scalar", "vectorized", "fd", "forward", "backward")}
+    # overflow is looked for below, after each step: one ValueError, no warnings
+    with np.errstate(over="ignore", invalid="ignore"):
+        for s in range(steps + 1):
+            params[s] = run.params
+            per_step.append(_nodes(run, Xs, Ts, eng))
+            for e in range(len(shown)):
+                losses[s, e] = eng.loss(run, Xs[e:e + 1], Ts[e:e + 1])
+            if not np.isfinite(losses[s]).all():
+                raise _diverged(lr, s, losses[s])
+            if s % check_every == 0:
+                _checks(run, Xs, Ts, check_params, eps, checks, s // check_every)
+            if s == steps:
+                break
+            i = order[s]
+            loss, grad = eng.loss_and_grad(run, X[i:i + 1], T[i:i + 1])
+            if not (np.isfinite(loss) and np.isfinite(grad).all()):
+                raise _diverged(lr, s + 1, loss)
+            train_loss[s] = loss
+            run.params[:] -= lr * grad
     nodes = {k: np.stack([d[k] for d in per_step]) for k in per_step[0]}
     return Recording(params, order, train_loss, nodes, losses, check_steps,
                      np.asarray(check_params), checks, lr, Xs)
+
+
+def _diverged(lr: float, step: int, loss: object) -> ValueError:
+    return ValueError(f"lr={lr!r}: stochastic gradient descent diverged by step {step} (loss "
+                      f"{loss}); try a smaller learning rate")
 
 
 def _nodes(net: MLP, X: np.ndarray, T: np.ndarray, eng: object) -> dict[str, np.ndarray]:
@@ -110,4 +119,5 @@ def _checks(net: MLP, X: np.ndarray, T: np.ndarray, idx: np.ndarray, eps: float,
         x, t = X[e:e + 1], T[e:e + 1]
         checks["scalar"][c, e] = scalar.loss_and_grad(net, x, t)[1][idx]
         checks["vectorized"][c, e] = vectorized.loss_and_grad(net, x, t)[1][idx]
-        checks["fd"][c, e] = difference_quotients(net, x, t, vectorized, eps, indices=idx)[0]
+        fd, fwd, bwd = difference_quotients(net, x, t, vectorized, eps, indices=idx)
+        checks["fd"][c, e], checks["forward"][c, e], checks["backward"][c, e] = fd, fwd, bwd
