@@ -21,10 +21,10 @@ from .compiled import TracingError, Value, compile, dot, where
 from .data import load_arrays, load_digits, load_synth
 from .engines import scalar, scalar_fast, vectorized
 from .explain import Explanation, explain
-from .network import MLP
+from .network import MLP, NetworkBusyError
 from .plot.network import draw
 from .plot.page import explore
-from .train import History, TrainingDivergedError, train
+from .train import History, TrainingDivergedError, TrainingInterrupted, train
 
 # the engines' and the oracle's short addresses, used by the README and users' code:
 # ``import scalarprop.testing`` and ``from scalarprop.scalar import ...`` keep working
@@ -44,6 +44,8 @@ __all__ = [
     "train",
     "History",
     "TrainingDivergedError",
+    "TrainingInterrupted",
+    "NetworkBusyError",
     "load_synth",
     "load_digits",
     "load_arrays",
