@@ -16,7 +16,6 @@ is halved.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .engines import ENGINE_NAMES, get_engine
-from .memory import aligned_copy
+from .progress import progress_bar
 from .validate import check_batch, check_fits, check_params
 
 
@@ -223,11 +222,11 @@ def train(net: Any, X: Any, T: Any, engine: str = "scalar", batch_size: int = 1,
 
 def training_bytes(net: Any, X: np.ndarray, batch_size: int) -> int:
     """What a run holds besides the network and data: three more parameter-sized buffers
-    (a gradient and the two restore points), an aligned copy of X, the step losses, and a
-    batch's activations and their gradients (the vectorized engine)."""
+    (a gradient and the two restore points), the step losses, and a batch's activations and
+    their gradients (the vectorized engine)."""
     units = sum(net.sizes)
     steps = (X.shape[0] + batch_size - 1) // batch_size
-    return 8 * (3 * net.num_params + X.size + steps + 4 * batch_size * units)
+    return 8 * (3 * net.num_params + steps + 4 * batch_size * units)
 
 
 def _run(net: Any, Xc: np.ndarray, Tc: np.ndarray, engine: str, batch_size: int, epochs: int,
@@ -235,8 +234,6 @@ def _run(net: Any, Xc: np.ndarray, Tc: np.ndarray, engine: str, batch_size: int,
          progress: bool | None, after_epoch: Callable[[int, History], None] | None
          ) -> History:
     """The epochs, on checked arguments, with ``net`` held for this thread."""
-    if engine == "scalar":
-        Xc = aligned_copy(Xc)          # rows of X start on cache lines for the kernels
     n = Xc.shape[0]
     rng = np.random.default_rng(seed)
     history = History(engine, batch_size, lr, n, is_classification(net))
@@ -246,7 +243,8 @@ def _run(net: Any, Xc: np.ndarray, Tc: np.ndarray, engine: str, batch_size: int,
     epoch_fn = get_engine(engine).train_epoch
     params = net.params
     restore = np.empty_like(params)     # the parameters at the start of the running call
-    bar = _progress_bar(progress, epochs, engine)
+    # delay: only runs longer than about two seconds show a bar
+    bar = progress_bar(epochs, f"training ({engine})", "epoch", progress, delay=2.0)
     try:
         for epoch in range(1, epochs + 1):
             epoch_params = params.copy()
@@ -281,12 +279,10 @@ def _run(net: Any, Xc: np.ndarray, Tc: np.ndarray, engine: str, batch_size: int,
                 else:
                     epoch_params = params.copy()
                 raise TrainingInterrupted(epoch, done, steps, history, epoch_params) from None
-            if bar is not None:
-                bar.set_postfix(loss=f"{history.train_loss[-1]:.4g}")
-                bar.update(1)
+            bar.set_postfix(loss=f"{history.train_loss[-1]:.4g}")
+            bar.update(1)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     return history
 
 
@@ -321,16 +317,3 @@ def _record(net: Any, history: History, step_loss: np.ndarray, elapsed: float,
             if history.classification:
                 history.val_accuracy.append(accuracy(net, Xv, Tv))
 
-
-def _progress_bar(progress: bool | None, epochs: int, engine: str):
-    if progress is False or epochs == 0:
-        return None
-    if progress is None and not sys.stderr.isatty():
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    # delay: only runs longer than about two seconds show a bar
-    return tqdm(total=epochs, desc=f"training ({engine})", unit="epoch", delay=2.0,
-                leave=False)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
 import time
 from typing import Any
 
+from ..progress import progress_bar
 from . import suite as S
 from .machine import machine
 from .report import markdown, plot, targets
@@ -32,16 +32,6 @@ ENGINES = {
 }
 BATCHED = {"vectorized_b32": 32, "vectorized_b256": 256, "autodiff_b256": 256,
            "torch_b32": 32, "torch_b256": 256, "scalar_b256": 256, "scalar_parallel_b256": 256}
-
-
-def _bar(total: int, enabled: bool):
-    if not enabled:
-        return contextlib.nullcontext(None)
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return contextlib.nullcontext(None)
-    return tqdm(total=total, desc="benchmarking", unit="figure", leave=False)
 
 
 def measure_size(sizes: tuple[int, ...], quick: bool, have_torch: bool, tick,
@@ -111,8 +101,9 @@ def run_suite(quick: bool = False, threads: int = 1, out_dir: str = "bench-resul
     t_start = time.perf_counter()
     results: dict[str, Any] = {"quick": quick, "threads": threads, "labels": ENGINES,
                                "machine": machine(), "sizes": {}, "sweep": {}}
-    with threadpool_limits(threads), _bar(n_ticks, progress) as bar:
-        tick = (lambda: bar.update(1)) if bar is not None else (lambda: None)
+    with threadpool_limits(threads), \
+            progress_bar(n_ticks, "benchmarking", "figure", show=progress) as bar:
+        tick = bar.update
         results["matmul_gflops"] = S.matmul_gflops(3 if quick else 7)
         tick()
         for sizes in S.SIZES:
