@@ -19,7 +19,8 @@ from matplotlib.text import Text
 
 from scalarprop import MLP, vectorized
 from scalarprop.examples import lecture_network
-from scalarprop.plot.network import NEGATIVE, POSITIVE, draw
+from scalarprop.plot.figure import NEGATIVE, POSITIVE
+from scalarprop.plot.network import draw
 
 REL = 5e-3   # three significant digits, as printed
 

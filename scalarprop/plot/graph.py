@@ -29,15 +29,10 @@ from ..engines.autodiff.core import OpNode, TensorNode
 from ..engines.autodiff.graph import tensor_labels, topological_order
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+    from .figure import Picture
 
 #: graphs with more op nodes than this are refused (the picture would be unreadable)
 MAX_OPS = 100
-
-
-def _fmt(v: float) -> str:
-    s = f"{float(v):.3g}"
-    return "0" if s in ("0", "-0") else s
 
 
 def _layout(loss: TensorNode, ops: list[OpNode]
@@ -71,7 +66,7 @@ def _layout(loss: TensorNode, ops: list[OpNode]
     return tensors, col_t, col_op
 
 
-def draw_graph(loss: TensorNode, *, max_ops: int = MAX_OPS) -> Figure:
+def draw_graph(loss: TensorNode, *, max_ops: int = MAX_OPS) -> Picture:
     """Draw the eager computation graph below ``loss`` (slide 99).
 
     Args:
@@ -122,16 +117,14 @@ def _positions(ops: list[OpNode], tensors: dict[int, TensorNode], col_t: dict[in
 
 
 def _paint(loss: TensorNode, ops: list[OpNode], tensors: dict[int, TensorNode],
-           labels: dict[int, str], pos: dict[int, tuple[float, float]]) -> Figure:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+           labels: dict[int, str], pos: dict[int, tuple[float, float]]) -> Picture:
     from matplotlib.collections import LineCollection
 
-    from .network import picture_class
+    from .figure import Picture, fmt
 
     ncols = int(max(p[0] for p in pos.values())) + 1
     nrows = max(sum(1 for p in pos.values() if p[0] == c) for c in range(ncols))
-    fig = picture_class()(figsize=(max(4.0, 1.25 * ncols + 0.6), max(2.6, 0.85 * nrows + 1.2)))
-    FigureCanvasAgg(fig)
+    fig = Picture(figsize=(max(4.0, 1.25 * ncols + 0.6), max(2.6, 0.85 * nrows + 1.2)))
     ax = fig.add_axes((0.02, 0.04, 0.96, 0.84))
     ax.set_axis_off()
     ax.set_xlim(-0.6, ncols - 0.4)
@@ -165,7 +158,7 @@ def _paint(loss: TensorNode, ops: list[OpNode], tensors: dict[int, TensorNode],
         if not n.requires_grad:
             lines.append("constant")
         elif n.has_grad:
-            lines.append(f"‖∇‖ = {_fmt(np.linalg.norm(n.grad))}")
+            lines.append(f"‖∇‖ = {fmt(np.linalg.norm(n.grad))}")
         ax.text(x, y, "\n".join(lines), ha="center", va="center", fontsize=fs, zorder=3,
                 gid=f"tensor:{labels[key]}", linespacing=1.25,
                 color="#777777" if not n.requires_grad else "#111111",
