@@ -173,3 +173,17 @@ def softplus_array(z: np.ndarray) -> np.ndarray:
     right = z.real > 0
     l = np.log1p(np.exp(np.where(right, -z, z)))
     return np.where(right, z + l, l)
+
+
+def probability_grad_array(loss: str, Z: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """``dl/dy`` of bce or ce for a batch, written in the output's logits ``Z`` so that it
+    stays finite where ``y`` rounds to 0 or 1: ``-1/y = -(1 + e^-z)`` and
+    ``1/(1-y) = 1 + e^z`` for bce (targets ``T`` in {0,1}), ``-1/y_t = -e^(logsumexp(z) - z_t)``
+    at the target class for ce (``T`` a column of class indices), 0 elsewhere."""
+    with np.errstate(over="ignore"):
+        if loss == "bce":
+            return np.where(T == 1.0, -(1.0 + np.exp(-Z)), 1.0 + np.exp(Z))
+        m = Z.max(axis=1, keepdims=True)
+        lse = m + np.log(np.exp(Z - m).sum(axis=1, keepdims=True))
+        target = np.arange(Z.shape[1]) == T[:, :1]
+        return np.where(target, -np.exp(lse - Z), 0.0)

@@ -10,6 +10,7 @@ from cases import HEADS, HIDDEN, make_case
 
 from scalarprop import MLP, autodiff, check_gradients, compare_engines, scalar, vectorized
 from scalarprop.autodiff import AutodiffMLP, TensorNode
+from scalarprop.engines import get_engine
 from scalarprop.examples import lecture_network
 
 CASES = [(h, o, l, d) for d in range(4) for h in (HIDDEN if d else ("sigmoid",))
@@ -54,11 +55,13 @@ def test_output_gradient_is_dl_dy_and_logit_gradient_is_y_minus_t(output, loss):
     n = autodiff.nodes(net, X, T)
     Y = n["h2"]
     if loss == "bce":
-        np.testing.assert_array_equal(n["h2_grad"], np.where(T == 1, -1 / Y, 1 / (1 - Y)))
+        np.testing.assert_allclose(n["h2_grad"], np.where(T == 1, -1 / Y, 1 / (1 - Y)),
+                                   rtol=1e-12)
         np.testing.assert_allclose(n["k2_grad"], Y - T, atol=1e-15)
     else:
         onehot = np.eye(Y.shape[1])[T]
-        np.testing.assert_array_equal(n["h2_grad"], np.where(onehot == 1, -1 / Y, 0.0))
+        np.testing.assert_allclose(n["h2_grad"], np.where(onehot == 1, -1 / Y, 0.0),
+                                   rtol=1e-12)
         np.testing.assert_allclose(n["k2_grad"], Y - onehot, atol=1e-15)
 
 
@@ -183,3 +186,19 @@ def test_gradients_are_computed_into_the_flat_buffer_without_copies():
     assert not np.shares_memory(g1, g2) and np.array_equal(g1, g2)
     with pytest.raises(ValueError, match="contiguous float64"):
         model.grads_into(np.zeros(3))
+
+
+@pytest.mark.parametrize("engine", ["scalar", "vectorized", "autodiff"])
+@pytest.mark.parametrize("output,loss", [("sigmoid", "bce"), ("softmax", "ce")])
+def test_dl_dy_stays_finite_where_y_rounds_to_0_or_1(engine, output, loss):
+    # logits of ±40: y rounds to 1 (or 0) in float64, yet dl/dy = 1/(1-y) = 1 + e^40 exactly
+    net = MLP([1, 2], hidden="sigmoid", output=output, loss=loss, seed=0)
+    net.weights(0)[:] = [[40.0], [-40.0]]
+    X = np.array([[1.0]])
+    T = np.array([[0.0, 1.0]]) if loss == "bce" else np.array([1])
+    h_grad = get_engine(engine).nodes(net, X, T)["h1_grad"][0]
+    if loss == "bce":
+        expected = [1.0 + np.exp(40.0), -(1.0 + np.exp(40.0))]
+    else:
+        expected = [0.0, -(1.0 + np.exp(80.0))]
+    np.testing.assert_allclose(h_grad, expected, rtol=1e-14)

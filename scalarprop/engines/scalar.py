@@ -174,6 +174,16 @@ def output_grad(spec, nodes, t):
     K, H, KG, HG = 0, U, 2 * U, 3 * U
     n_out = width(spec, L)
     u = U - n_out
+    lse = 0.0
+    if loss_code == CE:
+        # log sum_i e^{k_i}, so that 1/y_j = e^{lse - k_j} stays finite where y_j underflows
+        m = nodes[K + u]
+        for j in range(1, n_out):
+            m = max(m, nodes[K + u + j])
+        s = 0.0
+        for j in range(n_out):
+            s += math.exp(nodes[K + u + j] - m)
+        lse = m + math.log(s)
     for j in range(n_out):
         y = nodes[H + u + j]
         if loss_code == SQUARED:
@@ -182,9 +192,11 @@ def output_grad(spec, nodes, t):
             d = y - t[j]
             nodes[HG + u + j] = 1.0 if d > 0.0 else (-1.0 if d < 0.0 else 0.0)
         elif loss_code == BCE:
-            nodes[HG + u + j] = -1.0 / y if t[j] == 1.0 else 1.0 / (1.0 - y)
+            # -1/y and 1/(1-y) written in the logit k: finite where y rounds to 0 or 1
+            k = nodes[K + u + j]
+            nodes[HG + u + j] = -(1.0 + math.exp(-k)) if t[j] == 1.0 else 1.0 + math.exp(k)
         elif loss_code == CE:
-            nodes[HG + u + j] = -1.0 / y if j == int(t[0]) else 0.0
+            nodes[HG + u + j] = -math.exp(lse - nodes[K + u + j]) if j == int(t[0]) else 0.0
         else:  # hinge
             nodes[HG + u + j] = -t[j] if 1.0 - t[j] * y > 0.0 else 0.0
     if loss_code == BCE:

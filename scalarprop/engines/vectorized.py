@@ -78,14 +78,11 @@ def output_grads(net: Any, Z: np.ndarray, Y: np.ndarray, T: np.ndarray
     elif net.loss == "absolute":
         Y_grad = np.sign(Y - T)
     elif net.loss == "bce":
-        with np.errstate(divide="ignore", over="ignore"):
-            Y_grad = np.where(T == 1.0, -1.0 / Y, 1.0 / (1.0 - Y))
-        return Y_grad, Y - T
+        return F.probability_grad_array("bce", Z, T), Y - T
     elif net.loss == "ce":
         onehot = np.zeros_like(Y)
         onehot[np.arange(Y.shape[0]), T[:, 0].astype(np.intp)] = 1.0
-        with np.errstate(divide="ignore", over="ignore"):
-            Y_grad = np.where(onehot == 1.0, -1.0 / Y, 0.0)
+        Y_grad = F.probability_grad_array("ce", Z, T)
         return Y_grad, Y - onehot
     else:  # hinge
         Y_grad = np.where(1.0 - T * Y > 0.0, -T, 0.0)

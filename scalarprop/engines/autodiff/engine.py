@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from ... import functions as F
 from ...validate import check_batch
 from .core import OpNode, TensorNode
 from .graph import check_loss, input_gradients, topological_order
-from .losses import FROM_PROBABILITIES
 from .mlp import AutodiffMLP
 
 name = "autodiff"
@@ -65,13 +65,10 @@ def nodes(net: Any, X: Any, T: Any) -> dict[str, Any]:
     for i, (k, h) in enumerate(layers, start=1):
         out[f"k{i}"], out[f"h{i}"] = k.value, h.value
         out[f"k{i}_grad"], out[f"h{i}_grad"] = k.grad, h.grad
-    if net.loss in FROM_PROBABILITIES:
-        # the loss went through the logits, not through y: dl/dy from the loss written in y
+    if net.loss in ("bce", "ce"):
+        # the loss went through the logits, not through y, so y has no gradient in the graph
         L = len(layers)
-        y = TensorNode(out[f"h{L}"], name="y")
-        with np.errstate(divide="ignore"):
-            FROM_PROBABILITIES[net.loss](y, Tc).backward()
-        out[f"h{L}_grad"] = y.grad
+        out[f"h{L}_grad"] = F.probability_grad_array(net.loss, out[f"k{L}"], Tc)
     out["loss"] = float(l.value)
     out["grad"] = model.flat_grad()
     return out

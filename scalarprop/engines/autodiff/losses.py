@@ -12,12 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from .arithmetic import square
 from .core import TensorNode
-from .elementwise import abs, log, relu, softplus
-from .reductions import pick, where
+from .elementwise import abs, relu, softplus
+from .reductions import pick
 from .softmax import log_softmax
 
 
@@ -46,19 +44,6 @@ def ce_from_logits(z: TensorNode, t: Any) -> TensorNode:
     return -pick(log_softmax(z), t).sum()
 
 
-def bce_from_probabilities(y: TensorNode, t: Any) -> TensorNode:
-    """``-Σ log(y if t = 1 else 1 - y)``: the bce as a function of the output ``y``. Its
-    gradient is ``-1/y`` where ``t = 1`` and ``1/(1 - y)`` where ``t = 0`` (infinite where
-    ``y`` saturated; use :func:`bce_from_logits` for training)."""
-    return -log(where(np.asarray(t) == 1.0, y, 1.0 - y)).sum()
-
-
-def ce_from_probabilities(y: TensorNode, t: Any) -> TensorNode:
-    """``-Σ log y_t``: the ce as a function of the output ``y``; gradient ``-1/y_t`` at the
-    target, 0 elsewhere."""
-    return -log(pick(y, t)).sum()
-
-
 #: loss name -> (function, takes the logits rather than the output); the functions take
 #: targets as ``check_T`` packs them
 LOSSES = {
@@ -68,6 +53,3 @@ LOSSES = {
     "bce": (bce_from_logits, True),
     "ce": (ce_from_logits, True),
 }
-
-#: the bce and ce as functions of the output probabilities
-FROM_PROBABILITIES = {"bce": bce_from_probabilities, "ce": ce_from_probabilities}
