@@ -269,3 +269,49 @@ def test_public_names():
     cf = sp.compile(lambda x: sp.where(x[0] > 1.0, sp.dot(x, x), x[0]), 2)
     assert cf([2.0, 1.0]) == 5.0
     assert issubclass(sp.TracingError, ValueError) and sp.Value(2.0).data == 2.0
+
+
+def test_fused_epoch_equals_the_readable_epoch():
+    # 12 inputs: first-layer rows are long runs, so per-example SGD takes fused.py
+    sizes = (12, 9, 3)
+    net = MLP(sizes, hidden="relu", output="identity", loss="squared", seed=4)
+    cf = spc.compile(mlp_loss(sizes, "relu"), net.num_params, 12, 3)
+    assert cf.direct_update((0,)) and (cf.lookahead((0,), (1, 2)) >= 0).sum() == 9
+    rng = np.random.default_rng(5)
+    X, T = rng.normal(size=(30, 12)), rng.normal(size=(30, 3))
+    fused_w, readable_w = net.params.copy(), net.params.copy()
+    fused_loss = cf.sgd_epoch(fused_w, X, T, lr=0.01, batched=(1, 2))
+    from scalarprop.engines.compiled import batch
+    p = cf.program
+    v, B, cols = cf.batch_slots(cf.check_args((readable_w, X, T), (1, 2)), (1, 2))
+    readable_loss = np.zeros(30)
+    batch.sgd_epoch(p.ins, p.cst, p.runs, p.first, v, np.zeros(p.num_slots), cf.need((0,)),
+                    int(p.outputs[0]), B, cols, cf.slots((0,)), np.arange(30), 1, 0.01,
+                    readable_loss)
+    np.testing.assert_allclose(fused_w, v[:net.num_params], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(fused_loss, readable_loss, rtol=1e-12)
+    assert not np.array_equal(fused_w, net.params)
+
+
+def test_shared_parameters_take_the_readable_epoch():
+    # w[0] is used twice: its update cannot wait for one use only
+    cf = spc.compile(lambda w, x: (spc.dot(w, x) * w[0] - 1.0) ** 2, 9, 9)
+    assert not cf.direct_update((0,))
+    w = np.full(9, 0.1)
+    X = np.random.default_rng(0).normal(size=(4, 9))
+    w_ref = w.copy()
+    cf.sgd_epoch(w, X, lr=0.01, batched=(1,))
+    for x in X:                                  # the same steps one grad call at a time
+        w_ref -= 0.01 * cf.grad(w_ref, x)[1]
+    np.testing.assert_allclose(w, w_ref, rtol=1e-13)
+
+
+def test_fused_epoch_replays_when_a_parameter_overflows():
+    # √(w·x) at w = 0: the loss is finite (0), its gradient is not; the fused epoch has
+    # already applied the update, so it is undone and the readable epoch stops before it
+    cf = spc.compile(lambda w, x: spc.dot(w, x) ** 0.5, 9, 9)
+    assert cf.direct_update((0,))
+    w = np.zeros(9)
+    with pytest.raises(ValueError, match="step 0"):
+        cf.sgd_epoch(w, np.ones((3, 9)), lr=0.1, batched=(1,))
+    np.testing.assert_array_equal(w, np.zeros(9))

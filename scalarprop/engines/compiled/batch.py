@@ -15,6 +15,7 @@ import math
 
 from numba import njit
 
+from ... import jit  # noqa: F401  (first: the kernels below are cached by source hash)
 from .tape import backward, forward
 
 
@@ -87,3 +88,4 @@ def sgd_epoch(ins, cst, runs, first, v, g, need, out, B, cols, wrt, order, batch
         for w in wrt:
             v[w] -= lr * g[w]
     return -1
+

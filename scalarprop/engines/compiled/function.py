@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from . import batch, tape
+from ...memory import aligned, aligned_empty
+from . import batch, fused, ops, tape
 from .program import Program, build
 from .source import render, render_forward
 from .trace import trace
@@ -178,9 +179,22 @@ class CompiledFunction:
         step_loss = np.zeros((len(rows) + batch_size - 1) // batch_size)
         p = self.program
         g = np.zeros(p.num_slots)
-        failed = batch.sgd_epoch(p.ins, p.cst, p.runs, p.first, v, g, self.need(which),
-                                 int(p.outputs[0]), B, cols, self.slots(which), rows,
-                                 int(batch_size), float(lr), step_loss)
+        need, out, wrt_slots = self.need(which), int(p.outputs[0]), self.slots(which)
+        failed = -2
+        # the fused epoch pays off where rows are long (on a 2-3-1 network it is slower)
+        long_runs = len(p.runs) > 0 and int(p.runs[:, 2].max()) >= tape.SHORT
+        if batch_size == 1 and long_runs and self.direct_update(which):
+            start = v[wrt_slots]
+            look = self.lookahead(which, marks)
+            failed = fused.sgd_epoch_direct(
+                p.ins, p.cst, p.runs, p.first, v, g, need, out, B, cols, wrt_slots, rows,
+                float(lr), step_loss, look, np.zeros(len(look)), np.zeros(len(look), bool))
+            if failed != -1:        # something overflowed: replay, stopping before it
+                v[wrt_slots] = start
+                failed = -2
+        if failed == -2:
+            failed = batch.sgd_epoch(p.ins, p.cst, p.runs, p.first, v, g, need, out, B, cols,
+                                     wrt_slots, rows, int(batch_size), float(lr), step_loss)
         for j in which:
             args[j][...] = v[p.offsets[j]:p.offsets[j + 1]]
         if failed >= 0:
@@ -232,7 +246,7 @@ class CompiledFunction:
 
     def values(self, arrays: list[np.ndarray]) -> np.ndarray:
         p = self.program
-        v = np.empty(p.num_slots)
+        v = aligned_empty(p.num_slots)      # rows of W start on cache lines, as in scalar_fast
         for j, a in enumerate(arrays):
             v[p.offsets[j]:p.offsets[j + 1]] = a
         v[p.offsets[-1]:p.first] = p.constants
@@ -244,7 +258,7 @@ class CompiledFunction:
         shared = [a if j not in marks else np.zeros(self.sizes[j])
                   for j, a in enumerate(arrays)]
         v = self.values(shared)
-        B = tuple(arrays[j] for j in marks)
+        B = tuple(aligned(arrays[j]) for j in marks)
         cols = np.array([p.offsets[j] for j in marks], dtype=np.int64)
         return v, B, cols
 
@@ -260,6 +274,50 @@ class CompiledFunction:
             tape.dependence(p.ins, p.runs, p.first, need)
             self._need[which] = need
         return self._need[which]
+
+    def direct_update(self, which: tuple[int, ...]) -> bool:
+        """Can per-example SGD update the parameters inside the backward walk? Yes when each
+        is used at most once, as one side of a DOT whose other side is not a parameter: its
+        old value is then needed by nobody after its own gradient is known."""
+        p = self.program
+        param = np.zeros(p.num_slots, dtype=bool)
+        param[self.slots(which)] = True
+        if param[p.outputs].any() or (p.outputs < p.first).any():
+            return False
+        arity = np.zeros(p.num_ops, dtype=np.int64)
+        codes = p.ins[:, 0]
+        arity[np.isin(codes, ops.UNARY)] = 1
+        arity[np.isin(codes, ops.BINARY)] = 2
+        arity[codes == ops.WHERE] = 3
+        for col in (1, 2, 3):
+            used = p.ins[arity >= col, col]
+            if param[used].any():
+                return False
+        if len(p.runs) == 0:
+            return True
+        starts, lengths = p.runs[:, :2], p.runs[:, 2]
+        if (param[starts[:, 0]] & param[starts[:, 1]]).any():
+            return False
+        offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        used = np.concatenate([np.repeat(starts[:, 0], lengths) + offsets,
+                               np.repeat(starts[:, 1], lengths) + offsets])
+        counts = np.bincount(used[param[used]], minlength=p.num_slots)
+        return bool(counts.max(initial=0) <= 1)
+
+    def lookahead(self, which: tuple[int, ...], marks: tuple[int, ...]) -> np.ndarray:
+        """Per long run: the batched argument on its other side when one side is a
+        parameter (the fused epoch multiplies it with the next row ahead), else -1."""
+        p = self.program
+        look = np.full(len(p.runs), -1, dtype=np.int64)
+        if len(p.runs) == 0:
+            return look
+        param = np.zeros(p.num_slots, dtype=bool)
+        param[self.slots(which)] = True
+        for j in marks:
+            inside = (p.runs[:, 1] >= p.offsets[j]) & (p.runs[:, 1] < p.offsets[j + 1])
+            long = p.runs[:, 2] >= tape.SHORT
+            look[inside & long & param[p.runs[:, 0]]] = marks.index(j)
+        return look
 
     def seed(self, t: Any, which: tuple[int, ...], wrt: Wrt, name: str) -> np.ndarray:
         parts = t if isinstance(wrt, tuple) else (t,)

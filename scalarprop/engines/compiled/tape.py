@@ -21,6 +21,7 @@ import math
 
 from numba import njit
 
+from ... import jit  # noqa: F401  (first: the kernels below are cached by source hash)
 from .ops import (
     ADD,
     COS,
@@ -113,6 +114,43 @@ def unary_grad_tangent(op, x, y, c, dx, dy):
     return 0.0      # neg, relu, abs: piecewise linear
 
 
+# -- one run of a DOT: Σₘ v[p+m] v[q+m], and its backward -----------------------------------
+# fastmath reassoc/contract on these loops only, so that LLVM vectorizes the sums (strict IEEE
+# order cannot); the walks that call them stay strict. Short runs (a bias, a scattered pair)
+# are indexed: a slice costs a reference count, which dominates a run of a few numbers.
+
+SHORT = 8
+
+
+@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def run_dot(v, p, q, n):
+    """Σₘ v[p+m] · v[q+m] for m < n."""
+    s = 0.0
+    if n < SHORT:
+        for m in range(n):
+            s += v[p + m] * v[q + m]
+        return s
+    a = v[p:p + n]
+    b = v[q:q + n]
+    for m in range(len(a)):
+        s += a[m] * b[m]
+    return s
+
+
+@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def run_axpy(g, p, alpha, v, q, n):
+    """g[p+m] += alpha · v[q+m] for m < n (g and v may be the same array: the ranges of a
+    run never overlap, p and q lie in different regions)."""
+    if n < SHORT:
+        for m in range(n):
+            g[p + m] += alpha * v[q + m]
+        return
+    a = g[p:p + n]
+    b = v[q:q + n]
+    for m in range(len(a)):
+        a[m] += alpha * b[m]
+
+
 # -- forward ---------------------------------------------------------------------------------
 
 
@@ -125,9 +163,12 @@ def forward(ins, cst, runs, first, v):
         if op == DOT:
             s = 0.0
             for r in range(a, a + b):
-                p, q = runs[r, 0], runs[r, 1]
-                for m in range(runs[r, 2]):
-                    s += v[p + m] * v[q + m]
+                p, q, n = runs[r, 0], runs[r, 1], runs[r, 2]
+                if n < SHORT:
+                    for m in range(n):
+                        s += v[p + m] * v[q + m]
+                else:
+                    s += run_dot(v, p, q, n)
             v[i] = s
         elif op == ADD:
             v[i] = v[a] + v[b]
@@ -147,9 +188,6 @@ def forward(ins, cst, runs, first, v):
             v[i] = unary(op, v[a], cst[k])
 
 
-# -- backward --------------------------------------------------------------------------------
-
-
 @njit(cache=True, error_model="numpy")
 def backward(ins, cst, runs, first, v, g, need):
     """Slide 30, walking down: ``g[x] += g[y] · ∂y/∂x``. ``g`` holds the output's seed; the
@@ -163,12 +201,15 @@ def backward(ins, cst, runs, first, v, g, need):
         if op == DOT:
             for r in range(a, a + b):
                 p, q, n = runs[r, 0], runs[r, 1], runs[r, 2]
-                if need[p] or p >= first:
+                if n < SHORT:
                     for m in range(n):
                         g[p + m] += gi * v[q + m]
-                if need[q] or q >= first:
-                    for m in range(n):
                         g[q + m] += gi * v[p + m]
+                    continue
+                if need[p] or p >= first:
+                    run_axpy(g, p, gi, v, q, n)
+                if need[q] or q >= first:
+                    run_axpy(g, q, gi, v, p, n)
         elif op == ADD:
             g[a] += gi
             g[b] += gi
