@@ -5,7 +5,7 @@ import pytest
 from cases import HEADS, HIDDEN, make_case
 
 from scalarprop import MLP, scalar, scalar_fast
-from scalarprop.memory import aligned_copy
+from scalarprop.memory import aligned, aligned_copy
 from scalarprop.validate import check_batch
 
 CASES = [(h, o, l, d) for d in range(4) for h in (HIDDEN if d else ("sigmoid",))
@@ -68,6 +68,10 @@ def test_aligned_copy():
     A = aligned_copy(X)
     assert A.ctypes.data % 64 == 0 and A.flags.c_contiguous
     np.testing.assert_array_equal(A, X)
+    assert aligned(A) is A
+    B = aligned(X[:, 1:])                   # a strided view is copied
+    assert B.ctypes.data % 64 == 0 and B.flags.c_contiguous
+    np.testing.assert_array_equal(B, X[:, 1:])
 
 
 def test_the_engine_takes_the_fused_kernel_for_per_example_sgd(monkeypatch):
