@@ -155,7 +155,7 @@ def activate_grad_array(name: str, k: np.ndarray, h: np.ndarray, h_grad: np.ndar
     ``k_grad_j = y_j (h_grad_j - sum_i h_grad_i y_i)``."""
     if name == "sigmoid":
         k_grad = h_grad * h
-        k_grad *= 1.0 - h                       # h' h (1 - h), one temporary fewer
+        k_grad *= 1.0 - h                       # h' h (1 - h); in place: k_grad is new
         return k_grad
     if name == "relu":
         return h_grad * (k > 0)

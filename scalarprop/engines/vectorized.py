@@ -41,7 +41,7 @@ def forward(net: Any, X: np.ndarray, params: np.ndarray | None = None
             w_slice, b_slice = net.layer_slices(l)
             W, b = params[w_slice].reshape(net.sizes[l + 1], net.sizes[l]), params[b_slice]
         K = src @ W.T
-        K += b                                  # in place: one pass fewer than `+ b`
+        K += b                                  # in place: K is new, no second array
         H = F.activate_array(net.output if l == net.num_layers - 1 else net.hidden, K)
         layers.append((K, H))
         src = H

@@ -380,9 +380,8 @@ class Op:
         return outs if type(raw) is tuple else outs[0]
 
 
-# The operator methods above call the op functions through these modules, looked up once here
-# rather than imported on every call. They import this module, so they come last: everything
-# they take from it is defined by now.
+# The operator methods above call the op functions of these modules. Those modules import this
+# one (TensorNode, Op), so they are imported last, after everything they use is defined.
 from . import arithmetic as _arithmetic  # noqa: E402
 from . import elementwise as _elementwise  # noqa: E402
 from . import graph as _graph  # noqa: E402

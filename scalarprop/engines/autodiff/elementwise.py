@@ -126,7 +126,7 @@ class Sigmoid(Op):
     def backward(context: dict[str, Any], g: np.ndarray) -> np.ndarray:
         sigx = context["sigx"]
         gx = g * sigx
-        gx *= 1.0 - sigx                # Y∇ σ (1 - σ), one temporary fewer
+        gx *= 1.0 - sigx                # Y∇ σ (1 - σ); in place: gx is this call's own array
         return gx
 
 
