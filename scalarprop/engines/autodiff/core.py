@@ -313,6 +313,11 @@ class OpNode:
         """Every output in order, None where the node has been freed (nothing uses it)."""
         return [r() for r in self._outputs]
 
+    def set_outputs(self, outs: tuple[TensorNode, ...]) -> None:
+        """Record the output nodes this application made (weakly) and their shapes."""
+        self._outputs = tuple([weakref.ref(o) for o in outs])
+        self.output_shapes = tuple([o.value.shape for o in outs])
+
     def detach(self) -> None:
         """Let go of the inputs, the outputs and the context (see :func:`graph.clear`)."""
         self.inputs = ()
@@ -375,8 +380,7 @@ class Op:
             outs = tuple([TensorNode(r, source=opnode, requires_grad=requires) for r in raw])
         else:
             outs = (TensorNode(raw, source=opnode, requires_grad=requires),)
-        opnode._outputs = tuple([weakref.ref(o) for o in outs])
-        opnode.output_shapes = tuple([o.value.shape for o in outs])
+        opnode.set_outputs(outs)
         return outs if type(raw) is tuple else outs[0]
 
 
