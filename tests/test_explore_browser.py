@@ -222,3 +222,28 @@ def test_page_derivations_read_as_explain_on_other_networks(browser, tmp_path, h
     finally:
         o.close()
     assert (kinks > 0) == (loss == "absolute")
+
+
+def test_a_network_with_gaps_reads_as_explain_where_it_holds_the_units(browser, tmp_path):
+    rng = np.random.default_rng(4)
+    net = sp.MLP([9, 10, 8, 2], "tanh", "identity", "squared", seed=4)
+    X, T = rng.normal(size=(4, 9)), rng.normal(size=(4, 2))
+    path = tmp_path / "gaps.html"
+    page = sp.explore(net, X, T, path, steps=3, examples=2, max_units=5)
+    o = Opened(browser, path)                 # its self-check compares the chain and checks
+    try:
+        for name in ("W0[0,0]", "W1[2,3]", "b2[1]"):
+            if name not in page.params:
+                continue
+            got = o.page.evaluate(
+                "([n]) => derivationText(explorer.st, derivationOf(explorer.st, n, 2, 1), 2, 1)",
+                [name])
+            run = net.copy()
+            run.params[:] = page.recording.params[2]
+            want = str(sp.explain(run, X[1], T[1], name))
+            head = want.split("\n\n")[:3]                 # the example, the chain, the table
+            assert got.split("\n\n")[:3] == head, name
+            if name.startswith("W0"):
+                assert "drawn of 10 values" in got and "through drawn units" in got
+    finally:
+        o.close()

@@ -40,10 +40,12 @@ function wrap(s) {
   }
   return s;
 }
-function vec(a) {
+// total: the layer's width, when the page holds only its drawn units (a gap)
+function vec(a, total = a.length) {
   const items = a.slice(0, 8).map((v) => num(v));
-  if (a.length > 8) items.push(`… (${a.length} values)`);
-  return a.length > 1 ? "[" + items.join(", ") + "]" : items[0];
+  if (total > a.length) items.push(`… (the ${a.length} drawn of ${total} values)`);
+  else if (a.length > 8) items.push(`… (${a.length} values)`);
+  return total > 1 ? "[" + items.join(", ") + "]" : items[0];
 }
 function sign(v) { return v > 0 ? 1 : v < 0 ? -1 : 0; }
 function sub(n) { return String(n).split("").map((d) => SUB[+d]).join(""); }
@@ -280,7 +282,8 @@ Derivation.prototype.result = function () {
   r.context = chain[0].kind === "accumulated"
     ? r.outputs.map(([why, node, d]) => `${why}: l wants ${node} ${{ 1: "up", "-1": "down", 0: "where it is" }[d]}`)
     : [];
-  r.reading = this.reading(chain, r.paths, r.gradient, this.sym(this.start), numPaths, r.outputs);
+  r.reading = this.reading(chain, r.paths, r.gradient, this.sym(this.start), numPaths, r.outputs,
+                           r.complete !== false);
   return r;
 };
 
@@ -290,7 +293,8 @@ Derivation.prototype.accumulate = function () {
   const lossGrad = { squared: "2(y − t)", absolute: "sign(y − t)", hinge: "−t·[ty < 1]",
                      bce: "y − t", ce: "y − onehot(t)" }[net.loss];
   const outGrad = { softmax: "Σⱼ ∂l/∂yⱼ · yⱼ(δⱼₘ − yₘ)", sigmoid: "∂l/∂y ⊙ y(1 − y)" };
-  const layer = (kind, l) => held[l].map((j) => this.grad(`${kind}${l}[${j}]`));
+  const layer = (kind, l) => Object.assign(held[l].map((j) => this.grad(`${kind}${l}[${j}]`)),
+                                           { total: net.sizes[l] });
   const zs = this.layerSym("k", L);
   if (this.logits) steps.push({ symbol: `∂l/∂${zs}`, formula: lossGrad, values: layer("k", L) });
   else {
@@ -309,7 +313,8 @@ Derivation.prototype.accumulate = function () {
     let terms = "";
     if (l === l0 + 1) {                   // the unit on the weight's chain, its sum written out
       const parts = held[l + 1].map((m) => `${paren(this.grad(`k${l + 1}[${m}]`))}·${paren(this.param(`W${l}[${m},${j0}]`))}`);
-      const shown = parts.slice(0, 8).join(" + ") + (parts.length > 8 ? " + …" : "");
+      const gap = held[l + 1].length < net.sizes[l + 1] ? " (drawn units only)" : "";
+      const shown = parts.slice(0, 8).join(" + ") + (parts.length > 8 || gap ? " + …" : "") + gap;
       terms = `${this.sym(`h${l}[${j0}]`)} = ${shown} = ${num(this.grad(`h${l}[${j0}]`))}`;
     }
     steps.push({ symbol: `∂l/∂${hs}`, formula: sum, values: layer("h", l), terms });
@@ -352,7 +357,7 @@ Derivation.prototype.outputs = function () {
 };
 
 // slides 47-53: which way the loss wants each node on the chain to move, from the top down
-Derivation.prototype.reading = function (chain, paths, g, w, numPaths, outputs) {
+Derivation.prototype.reading = function (chain, paths, g, w, numPaths, outputs, complete) {
   const lines = [], top = chain[0];
   let lower = this.sym(top.nodes[0]), want = -top.sign;
   if (top.kind === "accumulated")
@@ -378,7 +383,8 @@ Derivation.prototype.reading = function (chain, paths, g, w, numPaths, outputs) 
   }
   if (paths.length > 1) {
     const nUp = paths.filter((p) => p.value < 0).length, nDown = paths.filter((p) => p.value > 0).length;
-    lines.push(`path by path: ${nUp} of ${paths.length} push ${w} up, ${nDown} push it down, ${paths.length - nUp - nDown} are blocked (0); their sum decides`);
+    const which = complete ? "" : ` (the ${paths.length} through drawn units)`;
+    lines.push(`path by path${which}: ${nUp} of ${paths.length} push ${w} up, ${nDown} push it down, ${paths.length - nUp - nDown} are blocked (0); their sum decides`);
   }
   if (!this.pos) return lines;
   if (g === 0) lines.push(`∂l/∂${w} = 0: ${w} ← ${w} − α·0, ${w} stays where it is`);
@@ -420,7 +426,7 @@ function derivationText(store, r, s, e) {
     const why = r.paths.length ? "" : ` (${r.numPaths} paths: more than ${MAX_PATHS}, not listed)`;
     out.push("", `accumulated form (what backpropagation computes)${why}`);
     for (const st of r.accumulated) {
-      out.push(`  ${st.symbol} = ${st.formula} = ${vec(st.values)}`);
+      out.push(`  ${st.symbol} = ${st.formula} = ${vec(st.values, st.values.total)}`);
       if (st.terms) out.push(`      ${st.terms}`);
     }
   }
@@ -432,7 +438,8 @@ function derivationText(store, r, s, e) {
 
 function checkRows(store, r, s, e) {
   const g = r.gradient;
-  const rows = [["this derivation", num(g, 12), ""]];
+  const how = r.complete === false ? " (accumulated form)" : "";
+  const rows = [[`this derivation${how}`, num(g, 12), ""]];
   if (!r.isParam) {
     const b = store.grad(r.start, s, e);
     rows.push([`${store.engine} engine's backward pass`, num(b, 12), `difference ${num(Math.abs(b - g), 2)}`]);
