@@ -41,7 +41,8 @@ from ..engines import ENGINE_NAMES, get_engine
 from ..explain import explain, lecture_name_of, node_symbol, parse_weight
 from ..network import MLP
 from ..validate import check_batch
-from .network import MAX_UNITS, SHOWS, columns
+from .layout import MAX_UNITS, columns
+from .network import SHOWS
 from .record import Recording, record
 
 #: more drawn weight edges than this is refused (the page would be slow and unreadable)
@@ -211,18 +212,6 @@ def _b64(a: np.ndarray, dtype: str = "<f8") -> str:
     return base64.b64encode(np.ascontiguousarray(a, dtype=dtype).tobytes()).decode("ascii")
 
 
-def _symbol(net: MLP, node: str) -> str:
-    """explain's display symbol of a node identifier. The output is ``h{L}[m]`` in the shared
-    scheme; an explain that still names it ``y[m]`` is asked by that name."""
-    L = net.num_layers
-    if node.startswith(f"h{L}["):
-        try:
-            return node_symbol(net, "y" + node[len(f"h{L}"):])
-        except (AssertionError, ValueError):
-            pass
-    return node_symbol(net, node)
-
-
 def _data(net: MLP, X: np.ndarray, T: np.ndarray, shown: np.ndarray, rec: Recording,
           cols: list[Any], held: list[list[int]], params: list[int], index: int, show: str,
           eps: float, engine: str) -> dict[str, Any]:
@@ -236,24 +225,19 @@ def _data(net: MLP, X: np.ndarray, T: np.ndarray, shown: np.ndarray, rec: Record
             for key in (f"{part}{l}", f"{part}{l}_grad"):
                 nodes[key] = _b64(rec.nodes[key][:, :, held[l]])
     nodes["x_grad"] = _b64(rec.nodes["x_grad"][:, :, held[0]])
-    symbols = {}
-    for l, us in enumerate(held):
-        for j in us:
-            if l == 0:
-                symbols[f"x[{j}]"] = node_symbol(net, f"x[{j}]")
-                continue
-            symbols[f"k{l}[{j}]"] = _symbol(net, f"k{l}[{j}]")
-            symbols[f"h{l}[{j}]"] = _symbol(net, f"h{l}[{j}]")
-    names = [net.param_name(p) for p in params]
-    symbols.update({n: node_symbol(net, n) for n in names})
-    c = rec.checks
-    kinks = _kinks(net, rec)
     reference = []
     ref_net = net.copy()
     ref_net.params[:] = rec.params[0]
     for e in shown:
-        ex = explain(ref_net, X[e], T[e], int(index), eps=eps)
-        reference.append(ex.to_dict().get("text") or str(ex))
+        reference.append(explain(ref_net, X[e], T[e], int(index), eps=eps).to_dict())
+    # explain's display symbols: of the units the page holds, and of its parameters
+    held_ids = {f"x[{j}]" for j in held[0]} | {f"{part}{l}[{j}]" for l in range(1, L + 1)
+                                                for j in held[l] for part in "kh"}
+    symbols = {n: s for n, s in reference[0]["symbols"].items() if n in held_ids}
+    names = [net.param_name(p) for p in params]
+    symbols.update({n: node_symbol(net, n) for n in names})
+    c = rec.checks
+    kinks = _kinks(net, rec)
     return {
         "net": {"sizes": list(net.sizes), "hidden": net.hidden, "output": net.output,
                 "loss": net.loss,
@@ -278,7 +262,7 @@ def _data(net: MLP, X: np.ndarray, T: np.ndarray, shown: np.ndarray, rec: Record
                    "vectorized": _packed(c["vectorized"], c["scalar"]),
                    "fd": _packed(c["fd"], c["scalar"]), "kinks": kinks},
         "complete": all(len(held[l]) == net.sizes[l] for l in range(1, L + 1)),
-        "reference": {"weight": net.param_name(index), "texts": reference},
+        "reference": {"weight": net.param_name(index), "texts": [d["text"] for d in reference]},
         "initial": {"weight": net.param_name(index), "show": show},
     }
 
