@@ -153,10 +153,43 @@ def _check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
 CHUNK_WORK = 1 << 24
 
 
+#: a batch of more work than this is not one call: its gradient is summed from pieces of
+#: about :data:`CHUNK_WORK`, so that Ctrl-C is answered inside a long step too
+SPLIT_WORK = 4 * CHUNK_WORK
+
+
 def chunk_steps(batch_size: int, num_params: int, steps: int) -> int:
     """Steps per kernel call: whole batches (each update is exactly the one a single call for
     the whole epoch makes), about :data:`CHUNK_WORK` examples × parameters of work."""
     return max(1, min(steps, CHUNK_WORK // max(1, batch_size * num_params)))
+
+
+def split_epoch(engine: Any, piece: int) -> Callable[..., int]:
+    """The engine's ``train_epoch`` contract for batches too large for one bounded call: each
+    step's loss and gradient summed over pieces of ``piece`` examples (the batch's sum, as
+    the lecture's convention has it; only the order of the additions differs), then
+    ``θ ← θ − α ∇θ``. An interrupt between pieces leaves the parameters of the step before."""
+
+    def epoch(net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray, batch_size: int,
+              lr: float, step_loss: np.ndarray) -> int:
+        params = net.params
+        grad = np.empty_like(params)
+        for s in range((len(order) + batch_size - 1) // batch_size):
+            idx = order[s * batch_size:(s + 1) * batch_size]
+            grad[:] = 0.0
+            total = 0.0
+            for a in range(0, len(idx), piece):
+                part = idx[a:a + piece]
+                loss, g = engine.loss_and_grad(net, X[part], T[part])
+                total += loss
+                grad += g
+            step_loss[s] = total
+            if not (np.isfinite(total) and np.isfinite(grad).all()):
+                return s
+            params -= lr * grad
+        return -1
+
+    return epoch
 
 
 def train(net: Any, X: Any, T: Any, engine: str = "scalar", batch_size: int = 1,
@@ -212,7 +245,8 @@ def train(net: Any, X: Any, T: Any, engine: str = "scalar", batch_size: int = 1,
         raise ValueError(f"seed={seed!r}: expected a non-negative integer")
     if after_epoch is not None and not callable(after_epoch):
         raise ValueError(f"after_epoch={after_epoch!r}: expected a function or None")
-    check_fits(training_bytes(net, Xc, batch_size), "training this network on this data")
+    check_fits(training_bytes(net, Xc, batch_size, engine),
+               "training this network on this data")
 
     with net.exclusive("train"):
         check_params(net)
@@ -220,13 +254,19 @@ def train(net: Any, X: Any, T: Any, engine: str = "scalar", batch_size: int = 1,
                     (Xv, Tv) if X_val is not None else None, progress, after_epoch)
 
 
-def training_bytes(net: Any, X: np.ndarray, batch_size: int) -> int:
-    """What a run holds besides the network and data: three more parameter-sized buffers
-    (a gradient and the two restore points), the step losses, and a batch's activations and
-    their gradients (the vectorized engine)."""
+def training_bytes(net: Any, X: np.ndarray, batch_size: int,
+                   engine: str = "vectorized") -> int:
+    """What a run holds besides the network and data: five more parameter-sized buffers
+    (gradients, the two restore points, an update), the step losses, and the node values of
+    a call: one example's for the scalar engine, a batch's (or a piece's, see
+    :func:`split_epoch`) activations and their gradients for the others."""
     units = sum(net.sizes)
     steps = (X.shape[0] + batch_size - 1) // batch_size
-    return 8 * (3 * net.num_params + steps + 4 * batch_size * units)
+    rows = batch_size
+    if batch_size * net.num_params > SPLIT_WORK:
+        rows = max(1, CHUNK_WORK // net.num_params)
+    nodes = 4 * units * (1 if engine == "scalar" else rows)
+    return 8 * (5 * net.num_params + steps + nodes)
 
 
 def _run(net: Any, Xc: np.ndarray, Tc: np.ndarray, engine: str, batch_size: int, epochs: int,
@@ -241,6 +281,8 @@ def _run(net: Any, Xc: np.ndarray, Tc: np.ndarray, engine: str, batch_size: int,
     chunk = chunk_steps(batch_size, net.num_params, steps)
     step_loss = np.empty(steps)
     epoch_fn = get_engine(engine).train_epoch
+    if batch_size * net.num_params > SPLIT_WORK:
+        epoch_fn = split_epoch(get_engine(engine), max(1, CHUNK_WORK // net.num_params))
     params = net.params
     restore = np.empty_like(params)     # the parameters at the start of the running call
     # delay: only runs longer than about two seconds show a bar

@@ -144,6 +144,19 @@ def test_save_onto_the_training_data_is_refused_before_training(tmp_path, capsys
     assert data.read_bytes() == before
 
 
+def test_a_read_only_save_location_is_refused_before_training(tmp_path, monkeypatch, capsys):
+    import scalarprop.files as files
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    # (root ignores a read-only mode bit, so the refusal of the probe file is simulated)
+    monkeypatch.setattr(files.tempfile, "mkstemp", denied)
+    status, out, err = run_cli(["train", "--save", str(tmp_path / "m.npz")], capsys)
+    assert_one_line_failure(status, err, "read-only")
+    assert "cannot write in" in err and "Permission denied" in err and "epoch" not in out
+
+
 def test_save_writes_the_path_given_and_says_so(tmp_path, capsys):
     status, out, _ = run_cli(["train", "--sizes", "2,4,2", "--epochs", "1", "--save",
                               str(tmp_path / "model.txt")], capsys)

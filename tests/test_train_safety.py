@@ -48,6 +48,22 @@ def test_an_epoch_in_many_calls_makes_the_same_updates_as_one_call(monkeypatch, 
     np.testing.assert_array_equal(net.params, one_call.params)
 
 
+@pytest.mark.parametrize("engine", ENGINE_NAMES)
+def test_a_batch_too_large_for_one_call_sums_its_gradient_from_pieces(monkeypatch, engine):
+    net, X, T = make_case("sigmoid", "identity", "squared", 2, seed=4, n=20)
+    one_call = net.copy()
+    get_engine(engine).train_epoch(one_call, X, T, np.arange(20), 20, 0.05, np.empty(1))
+    get_engine(engine).train_epoch(one_call, X, T, np.arange(20), 20, 0.05, np.empty(1))
+    monkeypatch.setattr(train_module, "SPLIT_WORK", 0)
+    monkeypatch.setattr(train_module, "CHUNK_WORK", 3 * net.num_params)   # pieces of 3
+    h = train(net, X, T, engine=engine, batch_size=20, epochs=2, lr=0.05, shuffle=False)
+    assert h.epochs == 2
+    # the same sum in another order of additions
+    np.testing.assert_allclose(net.params, one_call.params, rtol=1e-12, atol=1e-14)
+    assert not np.allclose(net.params, make_case("sigmoid", "identity", "squared", 2,
+                                                 seed=4, n=20)[0].params)
+
+
 def test_chunks_are_whole_batches_of_bounded_work():
     assert train_module.chunk_steps(1, 82, 10_000) == 10_000            # small: one call
     big = train_module.chunk_steps(4, 1_000_000, 10_000)
@@ -107,6 +123,26 @@ def test_ctrl_c_between_epochs_is_told_as_an_epoch_boundary():
     np.testing.assert_array_equal(net.params, after[2])
 
 
+def test_ctrl_c_inside_one_long_full_batch_step_is_answered_quickly():
+    rng = np.random.default_rng(0)
+    X, T = rng.normal(size=(12000, 2)), rng.integers(0, 2, size=12000)
+    net = MLP([2, 3000, 2], "sigmoid", "softmax", "ce", seed=0)
+    assert 12000 * net.num_params > train_module.SPLIT_WORK       # one step, split
+    train(net.copy(), X[:4], T[:4], batch_size=4, epochs=1)       # compile outside the clock
+    timer = _interrupt_after(0.3)
+    t0 = time.perf_counter()
+    with pytest.raises(TrainingInterrupted, match="before its first step") as info:
+        train(net, X, T, batch_size=12000, epochs=50, lr=1e-4)
+    waited = time.perf_counter() - t0 - 0.3
+    timer.join()
+    assert waited < 1.0, f"took {waited:.2f} s to answer Ctrl-C"
+    # the oracle: the whole epochs it names, from the same start
+    ref = MLP([2, 3000, 2], "sigmoid", "softmax", "ce", seed=0)
+    if info.value.epoch > 1:
+        train(ref, X, T, batch_size=12000, epochs=info.value.epoch - 1, lr=1e-4)
+    np.testing.assert_array_equal(net.params, ref.params)
+
+
 # -- 16.5: divergence keeps its promise ----------------------------------------------------
 
 
@@ -134,6 +170,17 @@ def test_lr_1e308_never_leaves_a_non_finite_parameter(engine, batch_size, output
                 and np.isfinite(after).all())
 
 
+@pytest.mark.parametrize("engine", ENGINE_NAMES)
+def test_lr_1e308_with_split_batches_never_leaves_a_non_finite_parameter(monkeypatch, engine):
+    monkeypatch.setattr(train_module, "SPLIT_WORK", 0)
+    monkeypatch.setattr(train_module, "CHUNK_WORK", 1)                 # pieces of one
+    for output, loss in HEADS:
+        net, X, T = make_case("relu", output, loss, 1, seed=3, n=12)
+        with pytest.raises(TrainingDivergedError):
+            train(net, X * 100, T, engine=engine, batch_size=6, epochs=4, lr=1e308)
+        assert np.isfinite(net.params).all(), loss
+
+
 def test_an_update_that_overflows_is_rolled_back_and_named(monkeypatch):
     # identity network, one example: loss and gradient stay finite while W * 1e308 overflows
     net = MLP([1, 1], "identity", "identity", "squared", seed=0)
@@ -158,7 +205,7 @@ def test_training_refuses_non_finite_starting_parameters():
 def test_training_that_cannot_fit_in_memory_is_refused_before_it_starts(monkeypatch):
     net, X, T = make_case("tanh", "identity", "squared", 1, n=50)
     before = net.params.copy()
-    need = train_module.training_bytes(net, X, 50)
+    need = train_module.training_bytes(net, X, 50, "scalar")
     monkeypatch.setattr(validate_module, "available_memory", lambda: need - 1)
     with pytest.raises(ValueError, match="training this network on this data needs"):
         train(net, X, T, batch_size=50)
