@@ -7,10 +7,12 @@ import re
 
 import numpy as np
 import pytest
+from cases import HEADS, HIDDEN, make_case
 
 from scalarprop import MLP, explain
 from scalarprop.engines import ENGINE_NAMES, get_engine
 from scalarprop.examples import lecture_network
+from scalarprop.explain import node_symbol
 
 
 def lecture_w12() -> dict:
@@ -118,3 +120,39 @@ def test_one_node_id_scheme_for_explain_and_the_engines(engine, output, loss):
     # every node on a path is one of those ids, or the parameter
     for path in e.path_nodes:
         assert all(n in e.node_values or n == e.weight for n in path), path
+
+
+def test_the_old_output_id_is_not_an_id():
+    net, _, _ = lecture_network()
+    assert node_symbol(net, "h2[0]") == "y" and node_symbol(net, "k1[1]") == "k₂"
+    for bad in ("y[0]", "l", "k[1]", "h1"):
+        with pytest.raises(ValueError, match="not a unit's identifier"):
+            node_symbol(net, bad)
+
+
+def _evaluate(numbers: str) -> float:
+    """A factor's numbers as Python: −→-, ·→*, ²→**2, [P]→(P), implicit products."""
+    s = numbers.replace("−", "-").replace("·", "*").replace("²", "**2")
+    s = s.replace("[", "(").replace("]", ")")
+    s = re.sub(r"([\d)])\(", r"\1*(", s)
+    return float(eval(s, {"sign": np.sign}))             # noqa: S307 (our own text)
+
+
+@pytest.mark.parametrize("hidden", HIDDEN)
+@pytest.mark.parametrize("output,loss", HEADS)
+def test_each_factor_with_its_numbers_reads_its_value(hidden, output, loss):
+    """The formula written once and filled with numbers says what the value is: the
+    numbers of every local derivative, evaluated, give the factor's value (to the 6 digits
+    printed)."""
+    net, X, T = make_case(hidden, output, loss, 1, seed=11)
+    t = int(T[0]) if loss == "ce" else T[0]
+    seen = set()
+    for q in range(net.num_params):
+        e = explain(net, X[0], t, q)
+        for f in (f for p in e.paths for f in p.factors):
+            if f.kind == "accumulated":
+                continue
+            seen.add(f.kind)
+            assert _evaluate(f.numbers) == pytest.approx(f.value, rel=2e-5, abs=1e-6), \
+                (f.symbol, f.numbers, f.value)
+    assert {"loss", "weight", "input", "bias"} <= seen

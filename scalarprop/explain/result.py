@@ -141,7 +141,8 @@ class Explanation:
         update_direction: which way ``w ← w − α·∂l/∂w`` moves the weight: +1, -1 or 0.
         reading: the gradient-descent reading, one sentence per line; ``context``: what the
             loss wants of each output, when the chain starts at an accumulated factor.
-        x, t, y, loss: the example, the network's output and the loss.
+        x, t, y, loss: the example, the network's output and the loss; ``forward``: every
+            layer's ``k{l}``, ``h{l}`` and ``y``.
         symbols: the display symbol of the weight and of every unit's node identifier.
         path_edges: every ``(lower, upper)`` pair of node identifiers on some path.
     """
@@ -185,6 +186,18 @@ class Explanation:
                 f"{num(self.finite_difference)})")
 
     # -- for programs ---------------------------------------------------------------------------
+
+    @property
+    def forward(self) -> dict[str, np.ndarray]:
+        """Every layer's ``k{l}`` and ``h{l}`` from the forward pass, the output's ``h{L}`` as
+        ``y``."""
+        layers: dict[str, list[float]] = {}
+        for node, v in self.node_values.items():
+            if node[0] in "kh":                 # node_values lists each layer's units in order
+                layers.setdefault(node.split("[")[0], []).append(v)
+        last = max(int(name[1:]) for name in layers)
+        return {("y" if name == f"h{last}" else name): np.array(values)
+                for name, values in layers.items()}
 
     @property
     def path_nodes(self) -> list[tuple[str, ...]]:
