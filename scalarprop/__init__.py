@@ -17,6 +17,7 @@ from . import autodiff, data
 from .checks import testing
 from .checks.comparison import EngineComparison, compare_engines
 from .checks.gradcheck import GradientCheck, check_gradients
+from .checks.per_example import ExampleCheck, check_examples
 from .compiled import TracingError, Value, compile, dot, where
 from .data import load_arrays, load_digits, load_synth
 from .engines import scalar, scalar_fast, vectorized
@@ -38,6 +39,8 @@ __all__ = [
     "Explanation",
     "MLP",
     "check_gradients",
+    "check_examples",
+    "ExampleCheck",
     "compare_engines",
     "GradientCheck",
     "EngineComparison",

@@ -91,7 +91,9 @@ def test_complex_step_check_reports_the_wrong_parameter(monkeypatch):
         return loss, grad
 
     monkeypatch.setattr(vectorized, "loss_and_grad", broken)
-    assert check_gradients(net, X, T, engine="vectorized").ok
+    assert check_gradients(net, X, T, engine="vectorized", atol=1e-5, rtol=1e-3).ok
+    # the automatic tolerance is tight enough to see it
+    assert check_gradients(net, X, T, engine="vectorized").failures == ["W1[2,3]"]
     # exact to rounding, the complex step affords a tolerance of 1e-12
     result = check_gradients(net, X, T, engine="vectorized", method="complex_step", atol=0,
                              rtol=1e-12)
@@ -241,7 +243,7 @@ def readme_section():
 
 def test_readme_example_catches_the_wrong_sigmoid_derivative():
     blocks, outputs = readme_section()
-    assert len(blocks) == 3 and len(outputs) == 1
+    assert len(blocks) == 4 and len(outputs) == 1
     ns: dict = {}
     exec(compile(blocks[0], "README.md[testing, block 1]", "exec"), ns)
     with pytest.raises(GradientMismatchError) as info:
@@ -251,3 +253,21 @@ def test_readme_example_catches_the_wrong_sigmoid_derivative():
     exec(compile(blocks[1], "README.md[testing, block 2]", "exec"), ns)   # the fix
     ns["test_sigmoid_backward"]()
     exec(compile(blocks[2], "README.md[testing, block 3]", "exec"), {})   # the network form
+
+
+def test_readme_property_test_runs_and_can_fail(monkeypatch):
+    blocks, _ = readme_section()
+    source = blocks[3]
+    assert "def test_backprop_matches_finite_differences(net, data):" in source
+    body = source.split("def test_backprop_matches_finite_differences(net, data):")[1]
+    assert len([line for line in body.splitlines() if line.startswith("    ")]) == 2
+    exec(compile(source, "README.md[testing, block 4]", "exec"), {})      # runs, passes
+    real = vectorized.loss_and_grad
+
+    def sign_flipped(net, X, T):
+        loss, grad = real(net, X, T)
+        return loss, -grad
+
+    monkeypatch.setattr(vectorized, "loss_and_grad", sign_flipped)
+    with pytest.raises(AssertionError):
+        exec(compile(source, "README.md[testing, block 4]", "exec"), {})
