@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from cases import make_case
 
-from scalarprop import compare_engines, scalar, vectorized
+from scalarprop import MLP, compare_engines, scalar, vectorized
 
 
 def seeded(monkeypatch, change, engine=vectorized):
@@ -107,15 +107,16 @@ def test_a_bad_tolerance_is_refused(case):
             cmp.ok(tol)
 
 
-def test_an_overflowing_dl_dy_of_bce_is_a_note_only_when_both_engines_agree(monkeypatch):
-    # logits of ±700: y rounds to 0 and -t/y overflows in both engines (backprop never uses it)
-    net, X, T = make_case("sigmoid", "sigmoid", "bce", 0, seed=1)
-    net.weights(0)[:] = 0.0
-    net.weights(0)[:, 0] = 350.0
-    X = np.array([[-2.0, 0.0, 0.0], [2.0, 0.0, 0.0]])
-    T = np.array([[1.0, 1.0], [0.0, 0.0]])
+def test_an_overflowing_dl_dy_of_ce_is_a_note_only_when_both_engines_agree(monkeypatch):
+    # logits of ±700: dl/dy = -e^(lse - z_t) = -e^1400 overflows in both engines; backprop
+    # never uses it (the gradient comes from the logits)
+    net = MLP([2, 3], hidden="sigmoid", output="softmax", loss="ce", seed=0)
+    net.weights(0)[:] = [[350.0, 0.0], [-350.0, 0.0], [0.0, 1.0]]
+    X = np.array([[2.0, 0.5], [-2.0, 0.1]])
+    T = np.array([1, 0])
     cmp = compare_engines(net, X, T)
     assert cmp.ok(1e-12) and cmp.notes and not cmp.problems, str(cmp)
+    assert "not used by backprop" in str(cmp)
     seeded(monkeypatch, lambda nodes, net: nodes.update(
         h1_grad=np.where(np.isinf(nodes["h1_grad"]), np.nan, nodes["h1_grad"])))
     cmp = compare_engines(net, X, T)
