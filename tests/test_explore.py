@@ -114,3 +114,25 @@ def test_command_writes_the_page(tmp_path, capsys):
     assert main(["explore", "--example", "lecture", "--steps", "5", "--out", str(out)]) == 0
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert "2-3-1 network" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("engine", ["vectorized", "autodiff"])
+def test_any_engine_records_the_same_run(engine):
+    net, X, T = lecture_data()
+    ref = sp.explore(net, X, T, steps=8).recording
+    rec = sp.explore(net, X, T, steps=8, engine=engine).recording
+    np.testing.assert_allclose(rec.params, ref.params, rtol=0, atol=1e-12)
+    for key in ("k1", "h1_grad", "h2", "x_grad"):
+        np.testing.assert_allclose(rec.nodes[key], ref.nodes[key], rtol=1e-12, atol=1e-12)
+
+
+def test_command_on_data_and_on_a_saved_model(tmp_path):
+    assert main(["explore", "--data", "synth", "--steps", "3", "--out",
+                 str(tmp_path / "synth.html")]) == 0
+    model = tmp_path / "m.npz"
+    sp.MLP([64, 6, 10], output="softmax", loss="ce", seed=1).save(model)
+    assert main(["explore", "--data", "digits", "--model", str(model), "--steps", "2",
+                 "--weight", "W1[3,2]", "--out", str(tmp_path / "digits.html")]) == 0
+    assert main(["explore", "--data", "synth", "--model", str(model), "--out",
+                 str(tmp_path / "bad.html")]) == 2                 # 2 features, 64 inputs
+    assert not (tmp_path / "bad.html").exists()
