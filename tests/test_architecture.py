@@ -68,3 +68,64 @@ def test_the_scan_finds_each_kind_of_private_import():
         "m: TensorNode._grad",
         "m: tr._progress_bar",
     ]
+
+
+def private_writes(source: str, module: str) -> list[str]:
+    """Every ``obj._name = ...`` (or ``+=``) in ``source`` where ``obj`` is not ``self`` or
+    ``cls`` and ``_name`` is not an attribute the enclosing class sets on its own ``self``:
+    one class writing another's private state."""
+    tree = ast.parse(source)
+    found = []
+
+    def own_attributes(cls: ast.ClassDef) -> set[str]:
+        names = set()
+        for node in ast.walk(cls):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
+                    node.value.id == "self":
+                names.add(node.attr)
+        return names
+
+    def visit(node: ast.AST, allowed: set[str]) -> None:
+        if isinstance(node, ast.ClassDef):
+            allowed = own_attributes(node)
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        for target in targets:
+            for t in ast.walk(target):
+                if isinstance(t, ast.Attribute) and is_private(t.attr) and \
+                        not (isinstance(t.value, ast.Name) and t.value.id in ("self", "cls")) \
+                        and t.attr not in allowed:
+                    found.append(f"{module}:{t.lineno}: {ast.unparse(t)} =")
+        for child in ast.iter_child_nodes(node):
+            visit(child, allowed)
+
+    visit(tree, set())
+    return found
+
+
+def test_no_module_writes_another_class_s_private_attribute():
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        found += private_writes(path.read_text(encoding="utf-8"), module)
+    assert not found, "private attributes written from outside their class:\n" + \
+        "\n".join(found)
+
+
+def test_the_write_scan_allows_a_class_its_own_attributes_only():
+    source = ("class MLP:\n"
+              "    def __init__(self):\n"
+              "        self._params = 0\n"
+              "    def copy(self):\n"
+              "        new = MLP.__new__(MLP)\n"
+              "        new._params = self._params\n"          # its own kind: allowed
+              "        return new\n"
+              "class Op:\n"
+              "    def apply(self, opnode):\n"
+              "        opnode._outputs = ()\n"                # another class's: found
+              "def step(p):\n"
+              "    p._grad = None\n")                         # outside any class: found
+    assert private_writes(source, "m") == ["m:10: opnode._outputs =", "m:12: p._grad ="]

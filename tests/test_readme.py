@@ -130,6 +130,22 @@ def test_a_failing_block_or_command_is_reported(tmp_path, monkeypatch):
         run_commands("```bash\nrm -rf data\n```\n", tmp_path)
 
 
+def test_the_overview_table_lists_every_module():
+    text = README.read_text(encoding="utf-8")
+    overview = text[text.index("<!-- section:overview -->"):
+                    text.index("<!-- /section:overview -->")]
+    package = ROOT / "scalarprop"
+    missing = []
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package)
+        # a module is listed by its path, or by a row for the folder that holds it
+        folders = [f"`{'/'.join(relative.parts[:i])}/`" for i in range(1, len(relative.parts))]
+        if f"`{relative.as_posix()}`" not in overview and path.name != "__init__.py" and \
+                not any(f in overview for f in folders):
+            missing.append(relative.as_posix())
+    assert not missing, f"modules the README's overview table does not list: {missing}"
+
+
 @pytest.mark.parametrize("file", [".ci/run"])
 def test_ci_runs_exactly_the_readme_test_command(file):
     test_command = next(line.split("#")[0].strip() for _, code in
