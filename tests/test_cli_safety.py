@@ -9,10 +9,13 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 
 import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from scalarprop import MLP
 from scalarprop.cli import main
@@ -60,6 +63,7 @@ def _hostile_files(folder):
     }
     for name, data in files.items():
         (folder / name).write_bytes(data)
+    np.savez(folder / "regress.npz", X=np.zeros((10, 2)), T=np.linspace(0, 1, 10))
     np.save(folder / "array.npy", np.zeros(4))
     (folder / "folder.npz").mkdir()
     with zipfile.ZipFile(folder / "member.npz", "w") as z:
@@ -91,6 +95,7 @@ def test_fuzz_malformed_files_and_arguments_get_one_line_and_change_nothing(
     cases = [["train", "--data", n, "--epochs", "1", "--save", "out.npz"] for n in names]
     cases += [["explain", "W0[0,0]", "--model", n] for n in names]
     cases += [["draw", "--model", n, "--out", "out.png"] for n in names]
+    cases += [["train", "--data", "regress.npz", "--loss", loss] for loss in ("ce", "hinge")]
     cases += BAD_ARGS
     before = snapshot(tmp_path)
     for argv in cases:
@@ -240,6 +245,9 @@ def test_sigint_stops_training_quickly_and_saves_the_last_whole_epoch(tmp_path, 
                              "--save", "m.npz"],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
+    # a hung process fails the test instead of hanging it
+    watchdog = threading.Timer(180, proc.kill)
+    watchdog.start()
     try:
         for line in proc.stdout:
             if line.split()[:1] == ["1"]:          # epoch 1's row
@@ -251,6 +259,7 @@ def test_sigint_stops_training_quickly_and_saves_the_last_whole_epoch(tmp_path, 
         stopped = time.perf_counter() - t0
     finally:
         proc.kill()
+        watchdog.cancel()
     err = proc.stderr.read()
     assert stopped < 2.0, f"{stopped:.2f} s to stop"
     assert proc.returncode == 130
@@ -261,3 +270,38 @@ def test_sigint_stops_training_quickly_and_saves_the_last_whole_epoch(tmp_path, 
                    capsys)[0] == 0
     np.testing.assert_array_equal(MLP.load(tmp_path / "m.npz").params,
                                   MLP.load(tmp_path / "ref.npz").params)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(["model", "npz", "csv"]), cut=st.integers(0, 4000),
+       flips=st.lists(st.tuples(st.integers(0, 4000), st.integers(1, 255)), max_size=4))
+def test_fuzz_damaged_files_through_the_command_line(tmp_path_factory, capsys, kind, cut,
+                                                     flips):
+    folder = tmp_path_factory.mktemp("cli-fuzz")
+    if kind == "model":
+        MLP([2, 3, 1], seed=0).save(folder / "f.npz")
+        argv = ["explain", "W0[0,0]", "--model", "f.npz"]
+    elif kind == "npz":
+        np.savez(folder / "f.npz", X=np.arange(20.0).reshape(10, 2), T=np.arange(10) % 2)
+        argv = ["train", "--data", "f.npz", "--epochs", "0"]
+    else:
+        (folder / "f.csv").write_text("a,b,t\n" + "".join(f"{i},{i % 3},{i % 2}\n"
+                                                            for i in range(10)))
+        argv = ["train", "--data", "f.csv", "--epochs", "0"]
+    path = folder / argv[argv.index("--model" if kind == "model" else "--data") + 1]
+    data = bytearray(path.read_bytes())
+    for pos, x in flips:
+        data[pos % len(data)] ^= x
+    path.write_bytes(bytes(data[:len(data) - cut % len(data)] if cut % 2 else data))
+    before = snapshot(folder)
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        status, out, err = run_cli(argv, capsys)
+    finally:
+        os.chdir(cwd)
+    if status != 0:
+        assert_one_line_failure(status, err, argv)
+    assert "Traceback" not in err
+    assert snapshot(folder) == before
