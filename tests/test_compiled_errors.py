@@ -107,3 +107,8 @@ def test_bad_sizes():
         spc.compile(lambda x: x[0])
     with pytest.raises(ValueError, match="positive int"):
         spc.compile(lambda x: x[0], 0)
+
+
+def test_none_is_not_a_number():
+    with pytest.raises(spc.TracingError, match="NoneType"):
+        spc.compile(lambda x: x[0] + None, 1)

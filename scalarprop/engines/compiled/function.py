@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ...memory import aligned, aligned_empty
+from ...memory import aligned_empty
 from . import batch, fused, ops, tape
 from .program import Program, build
 from .source import render, render_forward
@@ -258,7 +258,7 @@ class CompiledFunction:
         shared = [a if j not in marks else np.zeros(self.sizes[j])
                   for j, a in enumerate(arrays)]
         v = self.values(shared)
-        B = tuple(aligned(arrays[j]) for j in marks)
+        B = tuple(arrays[j] for j in marks)
         cols = np.array([p.offsets[j] for j in marks], dtype=np.int64)
         return v, B, cols
 

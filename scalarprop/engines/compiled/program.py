@@ -14,6 +14,7 @@ one flat layout of slots.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,44 +35,57 @@ def reachable(graph: Graph, outputs: list[int]) -> np.ndarray:
 
 
 def fuse_dots(graph: Graph, outputs: list[int]) -> tuple[Graph, list[int]]:
-    """A new graph in which every add-chain with at least two products is one DOT."""
-    keep = reachable(graph, outputs)
-    uses = np.zeros(len(graph), dtype=np.int64)
-    for n in np.flatnonzero(keep):
-        for a in graph.args[n]:
-            uses[a] += 1
-    for o in outputs:
-        uses[o] += 1
-    chain = (ops.ADD, ops.DOT)
+    """A new graph in which every add-chain with at least two products is one DOT. Built by a
+    walk from the outputs, so what no output needs (and the sums inside a fused chain) is
+    never copied."""
+    n_nodes = len(graph)
+    uses = np.bincount(np.fromiter(itertools.chain.from_iterable(graph.args), dtype=np.int64),
+                       minlength=n_nodes)
+    uses[outputs] += 1
+    op = np.array(graph.op, dtype=np.int64)
     # a sum used once, by an addition, is the inside of a longer chain
-    inner = np.zeros(len(graph), dtype=bool)
-    for n in np.flatnonzero(keep):
-        if graph.op[n] == ops.ADD:
-            for a in graph.args[n]:
-                if graph.op[a] in chain and uses[a] == 1:
-                    inner[a] = True
+    inner = np.zeros(n_nodes, dtype=bool)
+    for n in np.flatnonzero(op == ops.ADD):
+        for a in graph.args[n]:
+            if uses[a] == 1 and op[a] in (ops.ADD, ops.DOT):
+                inner[a] = True
     new = Graph()
-    mapped = np.empty(len(graph), dtype=np.int64)
-    one = -1
-    for n in np.flatnonzero(keep):
-        op, args, c = graph.op[n], graph.args[n], graph.const[n]
-        if op == ops.INPUT:
-            mapped[n] = new.input(int(c))
-            continue
-        if op == ops.CONST:
-            mapped[n] = new.constant(c)
-            continue
-        if op == ops.ADD and not inner[n]:
+    mapped = np.full(n_nodes, -1, dtype=np.int64)
+    for n in np.flatnonzero(op == ops.INPUT):
+        mapped[n] = new.input(int(graph.const[n]))
+    fused: dict[int, list[tuple[int, int]]] = {}
+
+    def children(n: int) -> tuple[int, ...] | list[int]:
+        if op[n] == ops.ADD and not inner[n]:
             pairs = chain_pairs(graph, n, inner)
-            if sum(1 for p, q in pairs if q != -1) >= 2:
-                if one == -1:
-                    one = new.constant(1.0)
-                flat: list[int] = []
-                for p, q in pairs:
-                    flat += [int(mapped[p]), one if q == -1 else int(mapped[q])]
-                mapped[n] = new.add(ops.DOT, tuple(flat))
-                continue
-        mapped[n] = new.add(op, tuple(int(mapped[a]) for a in args), c)
+            if sum(1 for _, q in pairs if q != -1) >= 2:
+                fused[n] = pairs
+                return [x for pair in pairs for x in pair if x != -1]
+        return graph.args[n]
+
+    one = -1
+    stack = [(o, False) for o in reversed(outputs)]
+    while stack:
+        n, ready = stack.pop()
+        if mapped[n] >= 0:
+            continue
+        if not ready:
+            stack.append((n, True))
+            # reversed: the first operand is emitted first, so creation order is kept
+            stack += [(c, False) for c in reversed(children(n)) if mapped[c] < 0]
+            continue
+        if op[n] == ops.CONST:
+            mapped[n] = new.constant(graph.const[n])
+        elif n in fused:
+            if one == -1:
+                one = new.constant(1.0)
+            flat: list[int] = []
+            for p, q in fused[n]:
+                flat += [int(mapped[p]), one if q == -1 else int(mapped[q])]
+            mapped[n] = new.add(ops.DOT, tuple(flat))
+        else:
+            mapped[n] = new.add(int(op[n]), tuple(int(mapped[a]) for a in graph.args[n]),
+                                graph.const[n])
     return new, [int(mapped[o]) for o in outputs]
 
 

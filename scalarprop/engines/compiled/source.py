@@ -200,6 +200,8 @@ def backward_lines(p: Program, nm: Names, need: np.ndarray) -> list[str]:
             continue
         elif op == ops.NEG:
             put(args[0], gy, "-")
+        elif op == ops.LOG:
+            put(args[0], f"{gy} / {x[0]}")
         else:
             local = local_derivative(op, x[0], nm.value(s), float(p.const[s]))
             put(args[0], f"{gy} * {local}")
@@ -233,6 +235,7 @@ def render(p: Program, arg_names: list[str], name: str, need: np.ndarray) -> str
     """``def {name}_grad(args)``: the forward walk, then the backward walk; returns the
     value and the gradient of every argument."""
     nm = Names(p, arg_names)
+    name = name if name.isidentifier() else "f"
     out = nm.value(int(p.outputs[0]))
     sig = ", ".join(arg_names)
     body = ["# forward (slide 37)", *forward_lines(p, nm),
@@ -246,5 +249,6 @@ def render(p: Program, arg_names: list[str], name: str, need: np.ndarray) -> str
 def render_forward(p: Program, arg_names: list[str], name: str) -> str:
     """``def {name}(args)``: the forward walk alone; returns the value."""
     nm = Names(p, arg_names)
+    name = name if name.isidentifier() else "f"
     body = [*forward_lines(p, nm), f"return {nm.value(int(p.outputs[0]))}"]
     return f"def {name}({', '.join(arg_names)}):\n" + "".join(f"    {ln}\n" for ln in body)

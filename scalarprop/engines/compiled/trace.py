@@ -72,16 +72,21 @@ class Graph:
 
     def add(self, op: int, args: tuple[int, ...], c: float = 0.0) -> int:
         """Record ``op(args)``, folded, simplified and shared where it can be."""
-        kinds = [self.op[a] for a in args]
-        if all(k == ops.CONST for k in kinds):
+        kinds = self.op
+        constants = 0
+        for a in args:
+            if kinds[a] == ops.CONST:
+                constants += 1
+        if constants and constants == len(args):
             try:
                 return self.constant(ops.evaluate(op, tuple(self.const[a] for a in args), c))
             except (ArithmeticError, ValueError):
                 pass        # 1/0, log 0: the kernel gives inf or NaN as IEEE says
-        same = self._identity(op, args, c)
-        if same is not None:
-            return same
-        key_args = tuple(sorted(args)) if op in ops.COMMUTATIVE else args
+        if constants or op == ops.POW:
+            same = self._identity(op, args, c)
+            if same is not None:
+                return same
+        key_args = (min(args), max(args)) if op in ops.COMMUTATIVE else args
         return self._record(op, args, c, (key_args, c))
 
     def _identity(self, op: int, args: tuple[int, ...], c: float) -> int | None:
@@ -114,6 +119,9 @@ class Graph:
         return len(self.op) - 1
 
 
+NO_OPERAND = object()       # marks a unary operation (None could be a user's mistake)
+
+
 class Traced:
     """A placeholder scalar while tracing: the same operations as :class:`Value`, recorded."""
 
@@ -126,8 +134,13 @@ class Traced:
     def __repr__(self) -> str:
         return f"Traced({ops.NAMES[self.graph.op[self.id]]}, node={self.id})"
 
-    def _make(self, op: int, *others: Any, c: float = 0.0) -> Traced:
-        args = (self.id, *(self._node(o) for o in others))
+    def _make(self, op: int, other: Any = NO_OPERAND, c: float = 0.0) -> Traced:
+        if other is NO_OPERAND:
+            args: tuple[int, ...] = (self.id,)
+        elif type(other) is Traced and other.graph is self.graph:
+            args = (self.id, other.id)
+        else:
+            args = (self.id, self._node(other))
         return Traced(self.graph, self.graph.add(op, args, c))
 
     def _node(self, x: Any) -> int:
