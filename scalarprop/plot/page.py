@@ -12,10 +12,10 @@ switches between a handful of examples, and the derivation follows both.
 What the page holds, and why it stays small: the parameters of the drawn edges at every step,
 and every drawn unit's value and ``∂l/∂node`` for every (step, example), as raw float64 in
 base64. The derivation's numbers are worked out in the page from those node values, by the
-rules of :mod:`scalarprop.explain` (``page.js`` follows it line by line); the engines' and the
-finite difference's values are recorded every ``check_every`` steps. The page checks itself
-when it opens: its derivation of the first selected weight at step 0 must read exactly as
-``Explanation.to_dict()["text"]`` does, or it logs an error.
+rules of :mod:`scalarprop.explain` (``derive.js`` and ``explain.js`` follow it rule by rule);
+the engines' and the finite difference's values are recorded every ``check_every`` steps.
+The page checks itself when it opens: its derivation of the first selected weight at step 0
+must read exactly as ``Explanation.to_dict()["text"]`` does, or it logs an error.
 
 The page's hooks (tests and other programs rely on them): every weight edge is an SVG element
 with ``data-param="W0[1,0]"`` (and every bias label one with ``data-param="b0[1]"``); every
@@ -318,9 +318,10 @@ def render(data: dict[str, Any]) -> str:
     """The page: the template with its style, script and data inlined (no network needed)."""
     files = resources.files("scalarprop.plot")
     css = (files / "page.css").read_text(encoding="utf-8")
-    # derive.js: explain's rules; page.js: the numbers and the picture; app.js: the controls
+    # derive.js and explain.js: explain's rules and text; page.js: the numbers and the
+    # picture; app.js: the controls
     js = "\n".join((files / name).read_text(encoding="utf-8")
-                   for name in ("derive.js", "page.js", "app.js"))
+                   for name in ("derive.js", "explain.js", "page.js", "app.js"))
     # "</" would end the script element early; JSON allows "<\/" for it
     payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False).replace("</", "<\\/")
     sizes = "-".join(map(str, data["net"]["sizes"]))
