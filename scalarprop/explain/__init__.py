@@ -139,7 +139,7 @@ def _derivation(graph: Graph, eps: float, max_paths: int) -> Explanation:
     gradient = path_sum if path_sum is not None else accumulated
     chain, branch = _chain(graph, grads, num_paths)
     _, vectorized_grad = get_engine("vectorized").loss_and_grad(net, graph.X, graph.T)
-    engines = {"scalar": float(graph.nodes["grad"][index]),
+    engines = {"scalar": float(graph.engine_nodes["grad"][index]),
                "vectorized": float(vectorized_grad[index])}
     # the central quotient, and the one-sided ones that tell a kink (params restored)
     fd, forward, backward = difference_quotients(net, graph.X, graph.T,

@@ -53,11 +53,11 @@ def _sum_formula(g: Graph, l: int) -> Math:
 def accumulate(g: Graph) -> tuple[dict[str, float], list[Step], float]:
     """``∂l/∂node`` for every unit, the steps that show it (the loss down to the parameter's
     layer), and ``∂l/∂parameter``."""
-    net, L, K, nodes = g.net, g.L, g.K, g.nodes
+    net, L, K, numbers = g.net, g.L, g.K, g.engine_nodes
     grads: dict[str, float] = {}
     steps: list[Step] = []
     z, y, t = layer_math(net, "k", L), symbol("y"), symbol("t")
-    dz = nodes[f"k{L}_grad"][0]
+    dz = numbers[f"k{L}_grad"][0]
     logits = [k_node(L, m) for m in range(K)]
     if net.loss == "ce":
         steps.append(_step(z, loss_gradient("ce", y, word("onehot(t)", r"\mathrm{onehot}(t)")),
@@ -65,7 +65,7 @@ def accumulate(g: Graph) -> tuple[dict[str, float], list[Step], float]:
     elif g.logits:
         steps.append(_step(z, loss_gradient(net.loss, y, t), dz, logits))
     else:
-        dy = nodes[f"h{L}_grad"][0]
+        dy = numbers[f"h{L}_grad"][0]
         outputs = [h_node(L, m) for m in range(K)]
         steps.append(_step(y, loss_gradient(net.loss, y, t), dy, outputs))
         grads.update({node: float(dy[m]) for m, node in enumerate(outputs)})
@@ -78,7 +78,7 @@ def accumulate(g: Graph) -> tuple[dict[str, float], list[Step], float]:
     _, l0, j0, i0 = g.position
     # every layer down to the first (node_grads); the steps shown stop at the parameter's
     for l in range(L - 1, 0, -1):
-        dh, dk = nodes[f"h{l}_grad"][0], nodes[f"k{l}_grad"][0]
+        dh, dk = numbers[f"h{l}_grad"][0], numbers[f"k{l}_grad"][0]
         grads.update({h_node(l, i): float(dh[i]) for i in range(len(dh))})
         grads.update({k_node(l, i): float(dk[i]) for i in range(len(dk))})
         if l <= l0:
@@ -86,7 +86,7 @@ def accumulate(g: Graph) -> tuple[dict[str, float], list[Step], float]:
         h, k = layer_math(net, "h", l), layer_math(net, "k", l)
         terms = ""
         if l == l0 + 1:                     # the unit on the parameter's chain, written out
-            W, above = net.weights(l), nodes[f"k{l + 1}_grad"][0]
+            W, above = net.weights(l), numbers[f"k{l + 1}_grad"][0]
             parts = [f"{wrap(num(above[m]))}·{wrap(num(W[m, j0]))}" for m in range(W.shape[0])]
             shown = " + ".join(parts[:SHOWN_TERMS])
             if len(parts) > SHOWN_TERMS:
@@ -96,7 +96,7 @@ def accumulate(g: Graph) -> tuple[dict[str, float], list[Step], float]:
                            [h_node(l, i) for i in range(len(dh))], terms))
         steps.append(_step(k, hadamard(partial(LOSS, h), activation_gradient(net.hidden, h, k)),
                            dk, [k_node(l, i) for i in range(len(dk))]))
-    dk = nodes[f"k{l0 + 1}_grad"][0]
+    dk = numbers[f"k{l0 + 1}_grad"][0]
     source = 1.0 if i0 is None else g.value(h_node(l0, i0))
     gradient = float(dk[j0] * source)
     k = g.sym(k_node(l0 + 1, j0))

@@ -53,7 +53,7 @@ class Graph:
     their local derivatives."""
 
     def __init__(self, net: MLP, X: np.ndarray, T: np.ndarray, index: int,
-                 nodes: dict[str, Any]) -> None:
+                 engine_nodes: dict[str, Any]) -> None:
         self.net, self.X, self.T = net, X, T
         self.x, self.t = X[0], T[0]
         self.L, self.K = net.num_layers, net.sizes[-1]
@@ -62,12 +62,12 @@ class Graph:
         self.position = net.param_position(index)      # (kind, layer, j, i)
         self.fused = net.output == "identity"          # y = z: one node in the display
         self.logits = net.loss in ("bce", "ce")        # the loss reads z, not y
-        self.nodes = nodes
-        self.k = {l: nodes[f"k{l}"][0] for l in range(1, self.L + 1)}
-        self.h = {l: nodes[f"h{l}"][0] for l in range(1, self.L + 1)}
+        self.engine_nodes = engine_nodes
+        self.k = {l: engine_nodes[f"k{l}"][0] for l in range(1, self.L + 1)}
+        self.h = {l: engine_nodes[f"h{l}"][0] for l in range(1, self.L + 1)}
         self.h[0] = self.x
         self.y = self.h[self.L]
-        self.loss = float(nodes["loss"])
+        self.loss = float(engine_nodes["loss"])
         self._up: dict[str, list[Edge]] = {}
 
     def sym(self, node: str) -> Math:

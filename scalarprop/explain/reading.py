@@ -53,8 +53,9 @@ def outputs(g: Graph) -> list[tuple[str, str, int]]:
                             zs, -1))
     return out
 
+
 def context(chain: list[Factor], outputs: list[tuple[str, str, int]]) -> list[str]:
-    """What the loss wants of each output (:meth:`outputs`), when the chain does not start
+    """What the loss wants of each output (:func:`outputs`), when the chain does not start
     at one."""
     if chain[0].kind != "accumulated":
         return []

@@ -29,7 +29,7 @@ class Part:
     """One part of the derivation. ``kind``: ``title`` (one line of cells), ``section`` (a
     heading), ``line`` (one line of cells), ``chain`` (``rows[0][0] = rows[1][0] = …``, an
     equation over several lines), ``table`` (``header`` and ``rows``), ``items`` (a list, each
-    row one item), ``detail`` (a line under the item before it)."""
+    row one item), ``detail`` (a line set in under the part before it)."""
 
     kind: str
     rows: tuple[tuple[Cell, ...], ...] = ()
