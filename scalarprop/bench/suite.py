@@ -113,8 +113,8 @@ def _time_scalar_once(net: MLP, X: np.ndarray, T: np.ndarray, n: int, repeats: i
     step_loss = np.empty(n)
     nodes = scalar.node_rows(net.sizes)
     if mode == "epoch":
-        fn = lambda: scalar_fast.sgd_epoch_fused(work.params, work.spec, Xa, Tn, order, LR,
-                                                 nodes, step_loss)
+        # the engine's per-example SGD: the fused kernel, or blocks for a wide first layer
+        fn = lambda: scalar_fast.sgd_epoch(work, Xa, Tn, order, LR, step_loss)
     elif mode == "lecture":
         grad = np.empty(net.num_params)
         fn = lambda: scalar.train_epoch_kernel(work.params, work.spec, Xa, Tn, order, 1, LR,
