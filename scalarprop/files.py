@@ -34,9 +34,9 @@ READ_ERRORS = (OSError, EOFError, ValueError, zipfile.BadZipFile, zlib.error, Ke
 # -- saving ------------------------------------------------------------------------------------
 
 
-def npz_path(path: str | os.PathLike, what: str = "save") -> str:
-    """The path a save writes: ``path`` itself, with ``.npz`` appended only when the name has
-    no suffix. A directory (or a name ending in a separator) is refused."""
+def npz_path(path: str | os.PathLike, what: str = "save", suffix: str = ".npz") -> str:
+    """The path a save writes: ``path`` itself, with ``suffix`` appended only when the name
+    has no suffix. A directory (or a name ending in a separator) is refused."""
     try:
         p = os.fspath(path)
     except TypeError:
@@ -45,17 +45,17 @@ def npz_path(path: str | os.PathLike, what: str = "save") -> str:
         p = os.fsdecode(p)
     if p == "" or p.endswith(("/", os.sep)) or os.path.isdir(p):
         raise ValueError(f"{what} {p!r}: is a directory; give a file name such as "
-                         f"{os.path.join(p or '.', 'model.npz')}")
+                         f"{os.path.join(p or '.', 'model' + suffix)}")
     if os.path.splitext(os.path.basename(p))[1] == "":
-        p += ".npz"
+        p += suffix
     return p
 
 
-def check_writable(path: str | os.PathLike, what: str = "save") -> str:
+def check_writable(path: str | os.PathLike, what: str = "save", suffix: str = ".npz") -> str:
     """Refuse, before any work, a save that would fail: a directory that does not exist or
     cannot be written (probed by creating and removing a temporary file in it), or a target
     that is a directory. Returns the path a save will write (see :func:`npz_path`)."""
-    p = npz_path(path, what)
+    p = npz_path(path, what, suffix)
     directory = os.path.dirname(p) or "."
     if not os.path.isdir(directory):
         raise ValueError(f"{what} {p!r}: the directory {directory!r} does not exist")

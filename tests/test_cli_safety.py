@@ -83,7 +83,8 @@ BAD_ARGS = [
     ["explain", "W0[0,0]", "--sizes", "2,1000000,1000000,2"],
     ["draw", "--sizes", "2,1000000,1000000,2"], ["explain", "--model", "a", "--example",
                                                  "lecture", "W0[0,0]"],
-    ["demo", "--epochs", "0"], ["nosuchcommand"], ["train", "--bogus"],
+    ["demo", "--epochs", "0"], ["demo", "--out", "nodir/loss.png"], ["demo", "--out", "sub/"],
+    ["nosuchcommand"], ["train", "--bogus"],
 ]
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..checks.gradcheck import check_gradients
 from ..data import load_synth
+from ..files import check_writable
 from ..network import MLP
 from ..train import train
 from .firstrun import DEMO_COMPILE_SECONDS, announce_compiling
@@ -45,6 +46,9 @@ def run(args: argparse.Namespace) -> int:
     for name in ("num_train", "epochs", "hidden_units"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} {getattr(args, name)}: expected >= 1")
+    if not args.no_plot:
+        # the plot comes last: a place it cannot be written is told before the work
+        args.out = check_writable(args.out, "--out", ".png")
     t_start = time.perf_counter()
     (X, T), (Xv, Tv), K = load_synth(num_train=args.num_train, num_val=2_000, seed=args.seed)
     print(f"scalarprop demo: {len(X)} training and {len(Xv)} validation examples of the "
