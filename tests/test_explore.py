@@ -136,3 +136,14 @@ def test_command_on_data_and_on_a_saved_model(tmp_path):
     assert main(["explore", "--data", "synth", "--model", str(model), "--out",
                  str(tmp_path / "bad.html")]) == 2                 # 2 features, 64 inputs
     assert not (tmp_path / "bad.html").exists()
+
+
+def test_command_takes_the_first_example(tmp_path):
+    out = tmp_path / "x.html"
+    assert main(["explore", "--sizes", "3,4,2", "--x", "1,2,3", "--t", "0.5,-1", "--steps", "2",
+                 "--out", str(out)]) == 0
+    assert '"x":[1.0,2.0,3.0],"t":[0.5,-1.0]' in out.read_text(encoding="utf-8")
+    assert main(["explore", "--sizes", "3,4,2", "--x", "1,2", "--t", "0", "--out",
+                 str(tmp_path / "y.html")]) == 2
+    assert main(["explore", "--sizes", "3,4,2", "--x", "1,2,3", "--out",
+                 str(tmp_path / "y.html")]) == 2

@@ -129,11 +129,22 @@ def test_every_weight_reads_as_explain(opened, lecture):
 
 
 def test_click_a_node(opened, lecture):
+    net, X, T, _, _ = lecture
     opened.page.locator('[data-node="k1[1]"]').click()
     text = opened.derivation()
     assert "∂l/∂k₂ = ∂l/∂y · ∂y/∂h₂ · ∂h₂/∂k₂" in text
     assert "= (−4) · (−2) · 0.0099\n" in text and "= 0.0792\n" in text
     assert "scalar engine's backward pass  0.0792" in text
+    # an input: the sum over its three paths, and ∂l/∂k · W from the vectorized engine
+    opened.page.locator('[data-node="x[0]"]').click()
+    text = opened.derivation()
+    dx = vectorized.nodes(net, X[:1], T[:1])["k1_grad"][0] @ net.weights(0)
+    assert "chain rule (3 paths; they split at x₁)" in text
+    assert f"sum = {dx[0]:.6g}".replace("-", "−") in text
+    opened.page.locator('[data-node="loss"]').click()
+    assert opened.derivation().startswith("l = 4 (squared loss of example #1 at step 0)")
+    opened.page.locator('[data-node="t[0]"]').click()
+    assert opened.derivation().startswith("t = 12.1: data")
 
 
 def test_slider_follows_the_recorded_sgd(opened, lecture):

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..engines import ENGINE_NAMES
 from ..plot.network import MAX_UNITS, SHOWS
-from .options import add_source_options, build_network, random_targets
+from .options import add_source_options, build_network, parse_values, random_targets
 
 #: how many examples the SGD run trains on when none are given (the page shows --examples)
 RANDOM_EXAMPLES = 20
@@ -27,6 +27,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", choices=["synth", "digits"], default=None,
                    help="train and show examples from the course's 2-D data or the 8x8 digits "
                         "(default: the lecture's example and random ones)")
+    p.add_argument("--x", default=None,
+                   help="the first example's input, comma-separated (with --t)")
+    p.add_argument("--t", default=None,
+                   help="its target, comma-separated (a class index for the ce loss)")
     p.add_argument("--examples", type=int, default=5,
                    help="how many examples the picker offers (default 5)")
     p.add_argument("--steps", type=int, default=50,
@@ -92,11 +96,33 @@ def network_and_data(args: argparse.Namespace) -> tuple[object, np.ndarray, np.n
     return net, X, T
 
 
+def first_example(net: object, X: np.ndarray, T: np.ndarray, x_text: str | None,
+                  t_text: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """``--x`` and ``--t`` as the first example, before the others."""
+    if x_text is None and t_text is None:
+        return X, T
+    if x_text is None or t_text is None:
+        raise ValueError("--x and --t: give both (an example and its target)")
+    sizes, loss = net.sizes, net.loss                          # type: ignore[attr-defined]
+    x, t = parse_values(x_text, "--x"), parse_values(t_text, "--t")
+    if x.shape[0] != sizes[0]:
+        raise ValueError(f"--x {x_text!r}: the network has {sizes[0]} inputs, got "
+                         f"{x.shape[0]} numbers")
+    width = 1 if loss == "ce" else sizes[-1]
+    if t.shape[0] != width:
+        raise ValueError(f"--t {t_text!r}: expected {width} number"
+                         + (" (a class index)" if loss == "ce" else "s"))
+    T = np.asarray(T)
+    t_row = t[:1].astype(T.dtype) if T.ndim == 1 else t.reshape(1, -1)
+    return np.vstack([x, X]), np.concatenate([t_row, T])
+
+
 def run(args: argparse.Namespace) -> int:
     from ..plot.page import check_out, explore
 
     check_out(args.out)
     net, X, T = network_and_data(args)
+    X, T = first_example(net, X, T, args.x, args.t)
     page = explore(net, X, T, args.out, examples=args.examples, steps=args.steps, lr=args.lr,
                    weight=args.weight, show=args.show, engine=args.engine,
                    max_units=args.max_units, seed=args.seed or 0)

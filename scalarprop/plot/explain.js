@@ -208,7 +208,9 @@ function checkRows(store, r, s, e) {
   const rows = [[`this derivation${how}`, num(g, 12), ""]];
   if (!r.isParam) {
     const b = store.grad(r.start, s, e);
-    rows.push([`${store.engine} engine's backward pass`, num(b, 12), `difference ${num(Math.abs(b - g), 2)}`]);
+    const where = r.start.startsWith("x[") ? "one step below the backward pass, ∂l/∂k · W"
+      : `${store.engine} engine's backward pass`;
+    rows.push([where, num(b, 12), `difference ${num(Math.abs(b - g), 2)}`]);
     return rows;
   }
   const c = store.check(r.start, s, e);
