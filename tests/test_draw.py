@@ -394,3 +394,31 @@ def test_weight_needs_an_example():
     net, _, _ = lecture_network()
     with pytest.raises(ValueError, match="weight= needs an example"):
         draw(net, weight="w12")
+
+
+@pytest.mark.parametrize("sizes,hidden,output,loss,want", [
+    ([2, 3, 1], "sigmoid", "identity", "squared",
+     ["input x", "k = W·x + b", "h = σ(k)", "y = V·h + c", "loss (squared)"]),      # slide 41
+    ([2, 3, 3], "tanh", "softmax", "ce",
+     ["input x", "k = W·x + b", "h = tanh(k)", "z = V·h + c", "y = softmax(z)", "loss (ce)"]),
+    ([2, 1], "relu", "identity", "squared", ["input x", "y = W·x + b", "loss (squared)"]),
+    ([2, 2], "relu", "sigmoid", "bce", ["input x", "z = W·x + b", "y = σ(z)", "loss (bce)"]),
+    ([2, 3, 3, 1], "relu", "identity", "absolute",
+     ["input x", "k = W·x + b", "h = relu(k)", "k = W·h + b", "h = relu(k)", "y = W·h + b",
+      "loss (absolute)"]),
+])
+def test_column_headers_are_the_lectures_formulas(sizes, hidden, output, loss, want):
+    net = MLP(sizes, hidden=hidden, output=output, loss=loss, seed=0)
+    fig = draw(net)
+    headers = sorted((a for a in fig.findobj(Text) if (a.get_gid() or "").startswith("header:")),
+                     key=lambda a: a.get_position()[0])
+    assert [a.get_text() for a in headers] == want
+
+
+def test_draw_and_draw_graph_make_the_same_kind_of_picture():
+    from scalarprop.autodiff import AutodiffMLP, TensorNode, draw_graph
+
+    net, x, t = lecture_network()
+    loss = AutodiffMLP(net).loss(TensorNode(x[None], requires_grad=False), t[None])
+    assert type(draw_graph(loss)) is type(draw(net, x, t))
+    assert type(draw(net)) is type(draw(net, x, t))          # one class, not one per call
