@@ -79,13 +79,20 @@ def train_epoch(net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray, batch
     """One epoch of gradient descent on checked arrays, one graph per step (the
     :class:`~scalarprop.engines.Engine` contract)."""
     params, grad = net.params, np.empty(net.num_params)
-    for s in range((len(order) + batch_size - 1) // batch_size):
-        idx = order[s * batch_size:(s + 1) * batch_size]
+    n = len(order)
+    # examples in a consecutive run: each batch is a view of X, not a gathered copy
+    consecutive = n > 0 and bool(np.array_equal(order, np.arange(order[0], order[0] + n)))
+    for s in range((n + batch_size - 1) // batch_size):
+        if consecutive:
+            rows = slice(order[0] + s * batch_size, order[0] + min(n, (s + 1) * batch_size))
+        else:
+            rows = order[s * batch_size:(s + 1) * batch_size]
         with np.errstate(all="ignore"):       # a diverging run is reported, not warned
-            step_loss[s], _ = _loss_and_grad_into(net, X[idx], T[idx], grad)
+            step_loss[s], _ = _loss_and_grad_into(net, X[rows], T[rows], grad)
         if not (np.isfinite(step_loss[s]) and np.isfinite(grad).all()):
             return s
-        params -= lr * grad
+        grad *= lr                            # the step α ∇θ, in the gradient's own buffer
+        params -= grad
     return -1
 
 
