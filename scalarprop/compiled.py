@@ -16,9 +16,12 @@ from .engines.compiled import CompiledFunction, TracingError, Value, dot, where
 __all__ = ["compile", "CompiledFunction", "TracingError", "Value", "dot", "where"]
 
 
-def compile(fn: Callable[..., Any], *sizes: int) -> CompiledFunction:  # noqa: A001
+def compile(fn: Callable[..., Any], *sizes: int, backend: str = "auto"  # noqa: A001
+            ) -> CompiledFunction:
     """Trace ``fn`` once on one list of placeholder scalars per size (Python loops unroll;
     a branch on a value is a :class:`TracingError`) and return the compiled function:
     ``cf(*args)``, ``cf.grad``, ``cf.jvp``, ``cf.vjp``, ``cf.hvp``, ``cf.sgd_epoch``,
-    ``cf.source``."""
-    return CompiledFunction(fn, sizes)
+    ``cf.source``. ``backend``: "tape", "codegen" (straight-line code for small graphs,
+    compiled once per machine) or "auto" (codegen where a small graph's code is already
+    compiled on disk, else the tape)."""
+    return CompiledFunction(fn, sizes, backend)

@@ -21,10 +21,13 @@ from .trace import TracingError, dot, where
 from .value import Value
 
 
-def compile(fn: Callable[..., Any], *sizes: int) -> CompiledFunction:  # noqa: A001
+def compile(fn: Callable[..., Any], *sizes: int, backend: str = "auto"  # noqa: A001
+            ) -> CompiledFunction:
     """Trace ``fn`` once, on one list of placeholder scalars per size, into a program run by
-    the precompiled tape kernels. ``fn`` returns a Value, or a list of them."""
-    return CompiledFunction(fn, sizes)
+    the precompiled tape kernels. ``fn`` returns a Value, or a list of them. ``backend``:
+    "tape", "codegen" (straight-line code for small graphs, compiled once per machine) or
+    "auto" (codegen where a small graph's code is already compiled on disk, else the tape)."""
+    return CompiledFunction(fn, sizes, backend)
 
 
 __all__ = ["Value", "compile", "CompiledFunction", "TracingError", "dot", "where"]

@@ -14,18 +14,22 @@ from typing import Any
 import numpy as np
 
 from ...memory import aligned_empty
-from . import batch, fused, ops, tape
+from . import batch, codegen, fused, ops, tape
 from .program import Program, build
 from .source import render, render_forward
 from .trace import trace
 
 Wrt = int | tuple[int, ...]
+BACKENDS = ("auto", "tape", "codegen")
 
 
 class CompiledFunction:
     """A function of scalars traced once into a program (see :func:`compile`)."""
 
-    def __init__(self, fn: Callable[..., Any], sizes: Sequence[int]) -> None:
+    def __init__(self, fn: Callable[..., Any], sizes: Sequence[int], backend: str = "auto"
+                 ) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"backend={backend!r}: expected one of {BACKENDS}")
         self.sizes = check_sizes(sizes)
         graph, outputs, vector = trace(fn, self.sizes)
         self.traced_nodes = len(graph)
@@ -34,6 +38,27 @@ class CompiledFunction:
         self.name = getattr(fn, "__name__", "f")
         self.arg_names = argument_names(fn, len(self.sizes))
         self._need: dict[tuple[int, ...], np.ndarray] = {}
+        self.backend = self.choose_backend(backend)
+        self._module: Any = None
+
+    def choose_backend(self, backend: str) -> str:
+        """"tape", or "codegen" for a small graph with one output: forced, or by "auto" when
+        its compiled module is already on disk (the first compile of a new one costs about a
+        second, which the tape never does)."""
+        small = self.program.num_ops <= codegen.MAX_OPS and not self.vector
+        if backend == "codegen" and not small:
+            raise ValueError(f"backend='codegen' is for graphs of one output and at most "
+                             f"{codegen.MAX_OPS} operations; this one has "
+                             f"{self.program.num_ops} and {self.num_outputs} output(s)")
+        if backend == "auto":
+            return "codegen" if small and codegen.is_cached(self.program) else "tape"
+        return backend
+
+    def generated(self) -> Any:
+        """The codegen back end's compiled module (loaded on first use)."""
+        if self._module is None:
+            self._module = codegen.load(self.program)
+        return self._module
 
     def __repr__(self) -> str:
         p = self.program
@@ -73,6 +98,8 @@ class CompiledFunction:
             total = batch.batch_value(p.ins, p.cst, p.runs, p.first, v, int(p.outputs[0]), B,
                                       cols, rows)
             return (float(total), rows) if per_row else float(total)
+        if self.backend == "codegen":
+            return float(self.generated().f(*arrays))
         v = self.values(arrays)
         tape.forward(p.ins, p.cst, p.runs, p.first, v)
         return self.outputs_of(v)
@@ -97,6 +124,10 @@ class CompiledFunction:
                                      self.slots(which), rows)
             grads = self.split(g, which, wrt)
             return (float(total), grads, rows) if per_row else (float(total), grads)
+        if self.backend == "codegen":
+            value, *grads = self.generated().f_grad(*arrays)
+            parts = tuple(grads[j].copy() for j in which)
+            return float(value), parts if isinstance(wrt, tuple) else parts[0]
         v = self.values(arrays)
         tape.forward(p.ins, p.cst, p.runs, p.first, v)
         g[out] = 1.0

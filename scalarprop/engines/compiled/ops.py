@@ -81,4 +81,4 @@ def evaluate(op: int, x: tuple[float, ...], c: float = 0.0) -> float:
 #: y: the output; POW's is worked out in source.py)
 LOCAL = {NEG: "-1", EXP: "{y}", LOG: "1 / {x}",
          SIN: "cos({x})", COS: "-sin({x})", TANH: "(1 - {y} * {y})",
-         SIGMOID: "{y} * (1 - {y})", RELU: "({x} > 0)", ABS: "sign({x})"}
+         SIGMOID: "{y} * (1 - {y})", RELU: "(1.0 if {x} > 0.0 else 0.0)", ABS: "sign({x})"}

@@ -110,7 +110,7 @@ def forward_lines(p: Program, nm: Names) -> list[str]:
         elif op in ops.BINARY:
             rhs = f"{x[0]} {ops.NAMES[op]} {x[1]}"
             if op in (ops.GT, ops.GE):
-                rhs = f"float({rhs})"
+                rhs = f"1.0 if {rhs} else 0.0"
         elif op == ops.WHERE:
             rhs = f"{x[1]} if {x[0]} != 0.0 else {x[2]}"
         elif op == ops.NEG:
@@ -194,8 +194,8 @@ def backward_lines(p: Program, nm: Names, need: np.ndarray) -> list[str]:
             put(args[0], f"{gy} / {x[1]}")
             put(args[1], f"{gy} * {nm.value(s)} / {x[1]}", "-")
         elif op == ops.WHERE:
-            put(args[1], f"{gy} * ({x[0]} != 0.0)")
-            put(args[2], f"{gy} * ({x[0]} == 0.0)")
+            put(args[1], f"({gy} if {x[0]} != 0.0 else 0.0)")
+            put(args[2], f"(0.0 if {x[0]} != 0.0 else {gy})")
         elif op in (ops.GT, ops.GE):
             continue
         elif op == ops.NEG:
