@@ -30,7 +30,10 @@ class Engine(Protocol):
         ...
 
     def nodes(self, net: Any, X: Any, T: Any) -> dict[str, Any]:
-        """Every node's value and gradient per example, with ``"loss"`` and ``"grad"``."""
+        """Every node's value and gradient per example, with ``"loss"`` and ``"grad"``: layer
+        l's ``k{l}``, ``h{l}`` (``h{L}`` is the output y), ``k{l}_grad``, ``h{l}_grad``, each of
+        shape ``(examples, units)``. Unit j of ``h1`` is the node ``"h1[j]"`` of the node ids
+        that explain, draw and the explorer page share (:mod:`scalarprop.explain.names`)."""
         ...
 
     def train_epoch(self, net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray,
