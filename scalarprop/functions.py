@@ -69,7 +69,7 @@ def check_combination(sizes: tuple[int, ...], hidden: str, output: str, loss: st
 
 # -- scalar forms (the scalar engine) ---------------------------------------------------------
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def sigmoid(k: float) -> float:
     """sigma(k) = 1/(1+e^-k), in the form that cannot overflow for either sign of k."""
     if k >= 0.0:
@@ -78,7 +78,7 @@ def sigmoid(k: float) -> float:
     return e / (1.0 + e)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def activate(code: int, k: float) -> float:
     """h = act(k) for an element-wise activation."""
     if code == SIGMOID:
@@ -90,7 +90,7 @@ def activate(code: int, k: float) -> float:
     return k
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def activate_grad(code: int, k: float, h: float) -> float:
     """dh/dk, written from the stored h where the lecture does: sigma' = h(1-h)."""
     if code == SIGMOID:
@@ -102,7 +102,7 @@ def activate_grad(code: int, k: float, h: float) -> float:
     return 1.0
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def log1pexp(z: float) -> float:
     """log(1 + e^z) without overflow (softplus)."""
     if z > 0.0:

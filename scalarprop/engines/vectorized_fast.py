@@ -50,7 +50,7 @@ SIMD_MIN = 256
 # -- the element-wise passes -----------------------------------------------------------------
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def hidden_forward(code, K, b, H, D):
     """One pass over a hidden layer (a unit per row): ``k = K + b``, ``H = σ(k)``,
     ``D = σ'(k)`` (the sigmoid's ``h (1 − h)``, tanh's ``1 − h²``, relu's ``k > 0``)."""
@@ -75,7 +75,7 @@ def hidden_forward(code, K, b, H, D):
             D[j, n] = d
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def hidden_finish(code, K, H, D):
     """The rest of :func:`hidden_forward` once numpy's SIMD ufuncs have put ``e^-|k|``
     (sigmoid) or ``tanh(k)`` into ``H`` (``K`` holds ``k = K + b``): ``H = σ(k)``, ``D = σ'(k)``."""
@@ -108,7 +108,7 @@ def activate(code: int, K: np.ndarray, b: np.ndarray, H: np.ndarray, D: np.ndarr
         hidden_forward(code, K, b, H, D)
 
 
-@njit(cache=True, error_model="numpy", fastmath=FAST)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FAST)
 def hidden_backward(H_grad, D, K_grad, b, lr):
     """One pass (a unit per row): ``K∇ = H∇ ⊙ σ'(K)``, then ``b ← b − α Σₙ K∇``."""
     for j in range(K_grad.shape[0]):
@@ -120,7 +120,7 @@ def hidden_backward(H_grad, D, K_grad, b, lr):
         b[j] -= lr * total
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def output_step(output, loss, Z, c, T, rows, Z_grad, lr, col):
     """The output layer (a unit per row, an example per column) in one pass per example:
     ``z = Z + c``, ``y = act(z)``, the loss, and ``Z∇ = dl/dz`` (``y − t`` for bce and ce,

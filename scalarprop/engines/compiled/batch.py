@@ -19,7 +19,7 @@ from ... import jit  # noqa: F401  (first: the kernels below are cached by sourc
 from .tape import backward, forward
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def load_row(v, B, cols, n):
     """Copy row ``n`` of every batched argument into its slots."""
     for j in range(len(B)):
@@ -29,7 +29,7 @@ def load_row(v, B, cols, n):
             v[o + m] = row[m]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def batch_value(ins, cst, runs, first, v, out, B, cols, rows):
     """The sum over rows of the output; each row's value into ``rows``."""
     total = 0.0
@@ -41,7 +41,7 @@ def batch_value(ins, cst, runs, first, v, out, B, cols, rows):
     return total
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def batch_grad(ins, cst, runs, first, v, g, need, out, B, cols, wrt, rows):
     """The sum over rows of the output and, in ``g[wrt]``, of its gradient."""
     for s in wrt:
@@ -59,7 +59,7 @@ def batch_grad(ins, cst, runs, first, v, g, need, out, B, cols, wrt, rows):
     return total
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def sgd_epoch(ins, cst, runs, first, v, g, need, out, B, cols, wrt, order, batch_size, lr,
               step_loss):
     """One epoch of gradient descent over the rows ``order``; the parameters are

@@ -28,7 +28,7 @@ from .ops import ADD, DIV, DOT, GE, GT, MUL, SUB, WHERE
 from .tape import SHORT, run_axpy, run_dot, unary, unary_grad
 
 
-@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
 def run_axpy_dot(v, p, alpha, q, n, x_next, o):
     """v[p+m] += alpha · v[q+m], then Σₘ v[p+m] · x_next[o+m] with the new values."""
     s = 0.0
@@ -46,7 +46,7 @@ def run_axpy_dot(v, p, alpha, q, n, x_next, o):
     return s
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def forward_ahead(ins, cst, runs, first, v, ahead, done):
     """:func:`tape.forward`, where a run marked ``done`` takes its product from ``ahead``.
     (The operations are written out again, not called: a call per operation costs more than
@@ -84,7 +84,7 @@ def forward_ahead(ins, cst, runs, first, v, ahead, done):
             v[i] = unary(op, v[a], cst[k])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def backward_update(ins, cst, runs, first, v, g, need, lr, look, B, cols, nxt, ahead, done):
     """:func:`tape.backward` with each parameter updated where its gradient is found (after
     its old value served the other side); a run with ``look[r] = j >= 0`` (the other side is
@@ -148,7 +148,7 @@ def backward_update(ins, cst, runs, first, v, g, need, lr, look, B, cols, nxt, a
             g[a] += gi * unary_grad(op, v[a], v[i], cst[k])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def sgd_epoch_direct(ins, cst, runs, first, v, g, need, out, B, cols, wrt, order, lr,
                      step_loss, look, ahead, done):
     """One epoch of per-example SGD, fused. Returns -1, the first step whose loss is not

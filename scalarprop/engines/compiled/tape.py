@@ -45,7 +45,7 @@ from .ops import (
 # -- one operation: value, first and second local derivative ------------------------------
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def unary(op, x, c):
     """y = op(x) (c: POW's exponent)."""
     if op == SIGMOID:
@@ -70,7 +70,7 @@ def unary(op, x, c):
     return abs(x)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def unary_grad(op, x, y, c):
     """∂y/∂x, written from the stored output where the lecture does (σ' = y(1 − y))."""
     if op == SIGMOID:
@@ -94,7 +94,7 @@ def unary_grad(op, x, y, c):
     return 1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def unary_grad_tangent(op, x, y, c, dx, dy):
     """The change of ∂y/∂x along the tangent (dx, dy): d(∂y/∂x) = ∂²y/∂x² · dx."""
     if op == SIGMOID:
@@ -122,7 +122,7 @@ def unary_grad_tangent(op, x, y, c, dx, dy):
 SHORT = 8
 
 
-@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
 def run_dot(v, p, q, n):
     """Σₘ v[p+m] · v[q+m] for m < n."""
     s = 0.0
@@ -137,7 +137,7 @@ def run_dot(v, p, q, n):
     return s
 
 
-@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
 def run_axpy(g, p, alpha, v, q, n):
     """g[p+m] += alpha · v[q+m] for m < n (g and v may be the same array: the ranges of a
     run never overlap, p and q lie in different regions)."""
@@ -154,7 +154,7 @@ def run_axpy(g, p, alpha, v, q, n):
 # -- forward ---------------------------------------------------------------------------------
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def forward(ins, cst, runs, first, v):
     """Slide 37: every instruction's value, in order."""
     for k in range(ins.shape[0]):
@@ -188,7 +188,7 @@ def forward(ins, cst, runs, first, v):
             v[i] = unary(op, v[a], cst[k])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def backward(ins, cst, runs, first, v, g, need):
     """Slide 30, walking down: ``g[x] += g[y] · ∂y/∂x``. ``g`` holds the output's seed; the
     computed slots' gradients must start at zero."""
@@ -233,7 +233,7 @@ def backward(ins, cst, runs, first, v, g, need):
             g[a] += gi * unary_grad(op, v[a], v[i], cst[k])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def dependence(ins, runs, first, need):
     """``need[i]`` for the computed slots: does slot i depend on a marked input?"""
     for k in range(ins.shape[0]):
@@ -257,7 +257,7 @@ def dependence(ins, runs, first, need):
 # -- forward mode and forward over reverse ----------------------------------------------------
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def tangent(ins, cst, runs, first, v, dv):
     """Values and tangents in one forward walk: ``dv[i] = Σₓ ∂y/∂x · dv[x]``."""
     for k in range(ins.shape[0]):
@@ -300,7 +300,7 @@ def tangent(ins, cst, runs, first, v, dv):
             dv[i] = unary_grad(op, v[a], v[i], cst[k]) * dv[a]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def backward_tangent(ins, cst, runs, first, v, dv, g, dg, need):
     """The backward walk and its derivative along ``dv`` (forward over reverse):
     ``dg[x] += dg[y] · ∂y/∂x + g[y] · d(∂y/∂x)``. After it, ``dg`` of the inputs is H·dv."""
