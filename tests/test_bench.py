@@ -50,6 +50,7 @@ def test_quick_suite_writes_json_table_and_plot(tmp_path, capsys):
                     "vectorized_b1", "vectorized_b32", "vectorized_b256"):
             assert figures[key] > 0
     assert results["matmul_gflops"] > 0 and results["machine"]["cpu"]
+    assert results["step_gemm_gflops"]["784-128-10"] > 0
     assert results["compile"]["cold_s"] > 0 and len(results["sweep"]) >= 4
     assert "| engine |" in text and "Targets" in text
     assert (out / "bench.md").read_text().startswith("Machine: ")
@@ -90,3 +91,12 @@ def test_the_targets_table_says_no_where_a_goal_is_missed():
     share = next(line for line in table if "share of the matmul ceiling" in line)
     assert "(PyTorch: 60%)" in share and "90%" in share
     assert next(line for line in table if "pure-Python" in line).endswith("| no |")
+
+
+def test_compare_prints_earlier_runs_side_by_side(tmp_path, capsys):
+    paths = []
+    for name, run in (("a", fake_run(1.0, 2.0, "AVX-512")), ("b", fake_run(2.0, 1.0, "AVX2"))):
+        paths.append(tmp_path / f"{name}.json")
+        paths[-1].write_text(json.dumps(run))
+    assert main(["bench", "--compare", *map(str, paths)]) == 0
+    assert capsys.readouterr().out.startswith("| target | AVX-512 | AVX2 | goal |")

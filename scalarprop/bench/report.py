@@ -25,8 +25,8 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
 
     def add(name, value, target, higher_is_better=True, unit="×", simd=True):
-        met = None if value is None else (value >= target if higher_is_better
-                                          else value <= target)
+        met = None if value is None or target is None else (
+            value >= target if higher_is_better else value <= target)
         rows.append({"target": name, "measured": value, "goal": target, "unit": unit,
                      "higher_is_better": higher_is_better, "met": met, "simd": simd})
 
@@ -40,6 +40,10 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                    else f" (PyTorch: {share['torch_b256']:.0%})")
     add(f"vectorized batch 256, share of the matmul ceiling{torch_share}, {BIG}",
         share["vectorized_b256"], 0.85, unit="")
+    gemm = results.get("step_gemm_gflops", {}).get(BIG)
+    if gemm is not None:
+        add(f"what bounds it: the same step's GEMMs alone, share of the ceiling, {BIG}",
+            gemm / results["matmul_gflops"], None, unit="")
     add(f"per-example SGD / vectorized batch 256, {BIG}",
         _ratio(g(BIG, "scalar_epoch"), g(BIG, "vectorized_b256")), 1.25, False)
     comp = results.get("compile", {})
@@ -152,7 +156,8 @@ def targets_table(runs: list[dict[str, Any]]) -> str:
             row = r["targets"][i]
             met = "" if row["met"] is None or row["met"] else " (**no**)"
             cells.append(_fmt_value(row["measured"], row["unit"]) + met)
-        goal = ("≥ " if t["higher_is_better"] else "≤ ") + _fmt_value(t["goal"], t["unit"])
+        goal = "—" if t["goal"] is None else (
+            ("≥ " if t["higher_is_better"] else "≤ ") + _fmt_value(t["goal"], t["unit"]))
         lines.append(f"| {t['target']} | " + " | ".join(cells) +
                      f" | {goal} | {'yes' if t.get('simd', True) else 'no'} |")
     return "\n".join(lines)
@@ -197,10 +202,3 @@ def plot(results: dict[str, Any], path: str) -> str | None:
     fig.savefig(path, dpi=90)
     return path
 
-
-if __name__ == "__main__":
-    # python -m scalarprop.bench.report A.json B.json: the targets of several runs side by side
-    import json
-    import sys
-
-    print(targets_table([json.load(open(path)) for path in sys.argv[1:]]))

@@ -105,6 +105,8 @@ def run_suite(quick: bool = False, threads: int = 1, out_dir: str = "bench-resul
             progress_bar(n_ticks, "benchmarking", "figure", show=progress) as bar:
         tick = bar.update
         results["matmul_gflops"] = S.matmul_gflops(3 if quick else 7)
+        results["step_gemm_gflops"] = {"784-128-10": S.step_gemm_gflops(
+            (784, 128, 10), 256, 2048, 3 if quick else 7)}
         tick()
         for sizes in S.SIZES:
             results["sizes"]["-".join(map(str, sizes))] = measure_size(sizes, quick,

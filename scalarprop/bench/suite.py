@@ -233,6 +233,37 @@ def matmul_gflops(repeats: int, n: int = 1024) -> float:
     return 2.0 * n ** 3 / median_time(lambda: A @ B, repeats) / 1e9
 
 
+def step_gemm_gflops(sizes: tuple[int, ...], batch: int, n: int, repeats: int) -> float:
+    """The matrix products of one vectorized step alone, on the step's shapes and a fresh
+    batch of data each step, as the fast path calls them (``Kᵀ = W Xᵀ``, ``H∇ᵀ = Wᵀ K∇ᵀ``,
+    ``W ← W − α K∇ᵀ X``): what BLAS gives for this step's GEMMs, in GFLOP/s of
+    :func:`step_flops`. The gap to the matmul ceiling is BLAS's on these shapes, before any
+    element-wise work."""
+    from scipy.linalg.blas import dgemm
+
+    rng = np.random.default_rng(0)
+    X = rng.random((n, sizes[0]))
+    W = [rng.random((b, a)) * 0.01 for a, b in zip(sizes[:-1], sizes[1:])]
+    K = [np.empty((b, batch)) for b in sizes[1:]]
+
+    def epoch():
+        for s in range(0, n - batch + 1, batch):
+            Xb = X[s:s + batch]
+            src = Xb.T
+            for l, Wl in enumerate(W):
+                np.matmul(Wl, src, out=K[l])
+                src = K[l]
+            for l in range(len(W) - 1, -1, -1):
+                if l > 0:
+                    np.matmul(W[l].T, K[l], out=K[l - 1])
+                    dgemm(-1e-9, K[l - 1].T, K[l].T, 1.0, W[l].T, trans_a=1, overwrite_c=1)
+                else:
+                    dgemm(-1e-9, Xb.T, K[0].T, 1.0, W[0].T, overwrite_c=1)
+
+    per_example = median_time(epoch, repeats) / (n // batch * batch)
+    return step_flops(sizes, batch) / per_example / 1e9
+
+
 # -- compile time, uncompiled kernels: fresh processes ----------------------------------------
 
 _COMPILE_SNIPPET = """

@@ -20,6 +20,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="bench-results",
                    help="directory for bench.json, bench.md, bench.png (default bench-results)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--compare", nargs="+", metavar="JSON",
+                   help="print the targets of earlier runs' bench.json files side by side "
+                        "(nothing is measured)")
     p.add_argument("--avx2", action="store_true",
                    help="run the suite on the AVX2 path of an AVX-512 machine: OpenBLAS, "
                         "numpy, Numba (with its own cache folder) and PyTorch on their AVX2 "
@@ -32,6 +35,20 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads < 1:
         raise ValueError(f"--threads {args.threads}: expected a positive integer")
+    if args.compare:
+        import json
+
+        from ..bench.report import targets_table
+
+        runs = []
+        for path in args.compare:
+            try:
+                with open(path) as f:
+                    runs.append(json.load(f))
+            except (OSError, ValueError) as exc:
+                raise ValueError(f"--compare {path}: cannot read a bench.json ({exc})") from None
+        print(targets_table(runs))
+        return 0
     if args.avx2:
         return run_on_avx2(args)
     results = run_suite(quick=args.quick, threads=args.threads, out_dir=args.out,
