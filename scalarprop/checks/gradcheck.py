@@ -250,7 +250,8 @@ def at_kink(net: Any, analytic: np.ndarray, fwd: np.ndarray, bwd: np.ndarray, at
 
 
 def kinks_from_two_steps(net: Any, analytic: np.ndarray, one_sided: np.ndarray,
-                         estimated: np.ndarray, rounding: np.ndarray) -> np.ndarray:
+                         estimated: np.ndarray, noise: np.ndarray, step: np.ndarray
+                         ) -> np.ndarray:
     """Kinks seen by the two steps: for a smooth loss the gap between the one-sided slopes
     is ``l''·ε`` and halves with the step; across a kink it stays (the jump). Flagged where
     the gap does not halve by more than rounding explains and backprop's value lies between
@@ -258,8 +259,8 @@ def kinks_from_two_steps(net: Any, analytic: np.ndarray, one_sided: np.ndarray,
     if not has_kinks(net):
         return np.zeros(np.shape(analytic), dtype=bool)
     gap, gap_half = one_sided[0] - one_sided[1], one_sided[2] - one_sided[3]
-    # rounding of the gaps: 4 u|l| / ε and 8 u|l| / ε, from rounding = 3 u|l| / ε
-    jump = np.abs(gap_half - gap / 2) > FACTOR * 4 * rounding
+    # rounding of gap_half − gap/2: 8 noise / ε and 2 noise / ε (gap_half, gap/2)
+    jump = np.abs(gap_half - gap / 2) > FACTOR * 10 * noise / step
     lo, hi = one_sided.min(axis=0), one_sided.max(axis=0)
     margin = FACTOR * estimated
     inside = (analytic >= lo - margin) & (analytic <= hi + margin)
@@ -296,7 +297,7 @@ def auto_check(net: Any, X: np.ndarray, T: np.ndarray, eng: Any, eps: float | No
         net.params[:] = saved
     tol = Tolerance("auto", estimated=est.error)
     bad, _ = failing_elements(analytic, est.numeric, tol)
-    kink = kinks_from_two_steps(net, analytic, est.one_sided, est.error, est.rounding)
+    kink = kinks_from_two_steps(net, analytic, est.one_sided, est.error, est.noise, est.step)
     return GradientCheck(eng.name, net.param_names, analytic, est.numeric, est.one_sided[0],
                          est.one_sided[1], bad & ~kink, kink, 0.0, 0.0, eps, "central", note,
                          est.error)

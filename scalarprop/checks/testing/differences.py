@@ -38,6 +38,8 @@ STEP_AUTO = (36 * U) ** (1 / 3)
 #: the noise of f is measured at this many elements, moved by NOISE_STEP·max(|x|, 1)
 NOISE_SAMPLES = 16
 NOISE_STEP = 1e-12
+#: where rounding dominates, the steps are also tried this many times wider
+WIDEN = 100.0
 
 
 @dataclass
@@ -48,7 +50,8 @@ class Estimate:
     rounding``, with ``truncation = |D(ε) − D(ε/2)| / 3`` and ``rounding = 3·noise / ε``
     (``noise``: :func:`noise_level`);
     ``one_sided``: the forward and backward quotients at ``ε`` and at ``ε/2`` (rows 0-3), which
-    tell a kink (their gap does not shrink with the step) from curvature (it halves).
+    tell a kink (their gap does not shrink with the step) from curvature (it halves);
+    ``step``: the first ``ε``; ``noise``: the rounding error of one value of ``f``.
     """
 
     numeric: np.ndarray
@@ -56,6 +59,7 @@ class Estimate:
     rounding: np.ndarray
     one_sided: np.ndarray
     step: np.ndarray
+    noise: np.ndarray
 
     @property
     def error(self) -> np.ndarray:
@@ -85,35 +89,64 @@ def steps(x: np.ndarray, eps: Any, method: str) -> np.ndarray:
     return out
 
 
+def two_steps(f_at: Callable[[int, float, str], Any], f0: np.ndarray, i: int, x: float,
+              step: float, describe: Callable[[int, str, float], str]
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``D(ε), D(ε/2)``, the four one-sided quotients and the largest ``|f|`` for element
+    ``i`` at ``x``."""
+    D = np.empty((2,) + f0.shape)
+    one_sided = np.empty((4,) + f0.shape)
+    scale = np.abs(f0)
+    for r, s in enumerate((step, step / 2)):
+        # divide by the distance actually stepped: x ± s rounds to a nearby float
+        xp, xm = x + s, x - s
+        fp = np.asarray(f_at(i, xp, describe(i, "+", s)), dtype=float)
+        fm = np.asarray(f_at(i, xm, describe(i, "-", s)), dtype=float)
+        D[r] = (fp - fm) / (xp - xm)
+        one_sided[2 * r] = (fp - f0) / (xp - x)
+        one_sided[2 * r + 1] = (f0 - fm) / (x - xm)
+        scale = np.maximum(scale, np.maximum(np.abs(fp), np.abs(fm)))
+    return D, one_sided, scale
+
+
 def richardson_estimate(f_at: Callable[[int, float, str], Any], f0: Any, x0: np.ndarray,
                         step: np.ndarray, describe: Callable[[int, str, float], str]
                         ) -> Estimate:
     """The :class:`Estimate` for flat ``x0``: ``f_at(i, value, where)`` is ``f`` with element
     ``i`` set to ``value`` (restored after), ``f0 = f(x0)``, a number or an array (then every
-    result has a leading axis over ``x0``, followed by ``f0``'s shape). Four evaluations per
-    element, and up to ``NOISE_SAMPLES`` more that measure the rounding (:func:`noise_level`)."""
+    result has a leading axis over ``x0``, followed by ``f0``'s shape).
+
+    Four evaluations per element, and up to ``NOISE_SAMPLES`` more that measure the rounding
+    (:func:`noise_level`). Where rounding dominates (a small gradient of a large ``f``: a
+    saturated sigmoid), the steps are tried ``WIDEN`` times wider (four more evaluations) and
+    kept if that estimate is smaller: rounding falls with the step, and truncation, measured
+    again, says whether the wider step is still fine. The one-sided quotients stay those of
+    the first steps (kinks are found at the smallest scale).
+    """
     f0 = np.asarray(f0, dtype=float)
     n = x0.size
     D = np.empty((2, n) + f0.shape)
     one_sided = np.empty((4, n) + f0.shape)
     scale = np.empty((n,) + f0.shape)
     for i in range(n):
-        scale[i] = np.abs(f0)
-        for r, s in enumerate((step[i], step[i] / 2)):
-            # divide by the distance actually stepped: x ± s rounds to a nearby float
-            xp, xm = x0[i] + s, x0[i] - s
-            fp = np.asarray(f_at(i, xp, describe(i, "+", s)), dtype=float)
-            fm = np.asarray(f_at(i, xm, describe(i, "-", s)), dtype=float)
-            D[r, i] = (fp - fm) / (xp - xm)
-            one_sided[2 * r, i] = (fp - f0) / (xp - x0[i])
-            one_sided[2 * r + 1, i] = (f0 - fm) / (x0[i] - xm)
-            scale[i] = np.maximum(scale[i], np.maximum(np.abs(fp), np.abs(fm)))
-    numeric = (4 * D[1] - D[0]) / 3
-    truncation = np.abs(D[0] - D[1]) / 3
+        D[:, i], one_sided[:, i], scale[i] = two_steps(f_at, f0, i, x0[i], step[i], describe)
     h = step.reshape((n,) + (1,) * f0.ndim)
     noise = noise_level(f_at, f0, x0, one_sided[2], scale, describe)
+    numeric = (4 * D[1] - D[0]) / 3
+    truncation = np.abs(D[0] - D[1]) / 3
     rounding = 3 * noise / h
-    return Estimate(numeric, truncation, rounding, one_sided, step)
+    for i in np.flatnonzero(np.any((rounding > truncation).reshape(n, -1), axis=1)):
+        try:
+            Dw, _, _ = two_steps(f_at, f0, int(i), x0[i], WIDEN * step[i], describe)
+        except ValueError:            # f is not defined that far away: keep the first steps
+            continue
+        wide_truncation = np.abs(Dw[0] - Dw[1]) / 3
+        wide_rounding = rounding[i] / WIDEN
+        better = wide_truncation + wide_rounding < truncation[i] + rounding[i]
+        numeric[i] = np.where(better, (4 * Dw[1] - Dw[0]) / 3, numeric[i])
+        truncation[i] = np.where(better, wide_truncation, truncation[i])
+        rounding[i] = np.where(better, wide_rounding, rounding[i])
+    return Estimate(numeric, truncation, rounding, one_sided, step, noise)
 
 
 def noise_level(f_at: Callable[[int, float, str], Any], f0: np.ndarray, x0: np.ndarray,
@@ -157,7 +190,7 @@ def gradient_estimate(f: Callable[[np.ndarray], float], x: Any, eps: Any = None)
     shape = xr.shape
     return Estimate(est.numeric.reshape(shape), est.truncation.reshape(shape),
                     est.rounding.reshape(shape), est.one_sided.reshape((4,) + shape),
-                    h.reshape(shape))
+                    h.reshape(shape), est.noise.reshape(shape))
 
 
 def differences(f: Callable, x: np.ndarray, eps: Any, method: str, scalar: bool
