@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 import scalarprop as sp
+from scalarprop.bench.machine import cpu_info
 from scalarprop.examples import lecture_network
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,7 +68,9 @@ def main() -> None:
     lecture, small = measure(*lecture_data())
     big_net = sp.MLP([784, 128, 10], hidden="sigmoid", output="softmax", loss="ce", seed=0)
     _, big = measure(big_net, rng.normal(size=(100, 784)), rng.integers(0, 10, size=100))
-    result = {"cpu": platform.processor() or platform.machine(), "pages": [small, big],
+    model, flags = cpu_info()
+    result = {"cpu": model, "avx512": any(f.startswith("avx512") for f in flags),
+              "python": platform.python_version(), "pages": [small, big],
               "budget_bytes": {"2-3-1": 200_000, "784-128-10": 2_000_000}}
     out.write_text(json.dumps(result, indent=2) + "\n")
     for r in result["pages"]:
