@@ -233,6 +233,20 @@ class CompiledFunction:
                              "the parameters hold their values from before that step")
         return step_loss
 
+    def nodes(self, *args: Any) -> dict[str, np.ndarray]:
+        """Every slot's value after one forward pass (``"value"``) and its gradient, the
+        output's derivative with respect to it (``"grad"``), for a function of one output."""
+        self.require_scalar("nodes")
+        arrays = self.check_args(args, ())
+        p = self.program
+        v = self.values(arrays)
+        tape.forward(p.ins, p.cst, p.runs, p.first, v)
+        g = np.zeros(p.num_slots)
+        g[int(p.outputs[0])] = 1.0
+        tape.backward(p.ins, p.cst, p.runs, p.first, v, g,
+                      self.need(tuple(range(len(self.sizes)))))
+        return {"value": v, "grad": g}
+
     # -- the boundary -----------------------------------------------------------------------
 
     def check_args(self, args: Sequence[Any], marks: tuple[int, ...]) -> list[np.ndarray]:
