@@ -88,6 +88,16 @@ def test_a_save_replaces_the_old_file_and_keeps_its_mode(tmp_path):
     assert os.stat(path).st_mode & 0o777 == 0o640
 
 
+def test_nan_payloads_and_subnormals_round_trip_bit_for_bit(tmp_path):
+    net = _model()
+    bits = net.params.view(np.uint64)
+    bits[0] = 0x7FF8_0000_DEAD_BEEF                  # a NaN with a payload
+    bits[1] = 0xFFF0_0000_0000_0001                  # a signalling NaN, negative
+    bits[2] = 0x0000_0000_0000_0001                  # the smallest subnormal
+    net.params[3] = -0.0
+    assert MLP.load(net.save(tmp_path / "m.npz")).params.tobytes() == net.params.tobytes()
+
+
 # -- 16.3: the path written is the path given ----------------------------------------------
 
 
