@@ -147,21 +147,29 @@ def _check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
-#: the work (examples × parameters) of one kernel call, about 0.1 s with the scalar engine:
-#: a compiled kernel cannot be interrupted, so an epoch runs as several calls and Ctrl-C is
-#: answered between two of them
-CHUNK_WORK = 1 << 24
-
-
+#: the cost of one unit's activation (an exp, a division) in multiply-adds: a 2-300000-2
+#: network is bound by its 300000 sigmoids, a 784-128-10 one by its 100000 weights
+ACTIVATION_WORK = 50
+#: the work of one kernel call (examples × :func:`example_work`): 0.05-0.25 s with the
+#: scalar engine (AVX-512 Xeon: 784-128-10 about 0.06 s, 2-300000-2 about 0.25 s). A compiled
+#: kernel cannot be interrupted, so an epoch runs as several calls and Ctrl-C is answered
+#: between two of them; the calls are few enough to cost nothing measurable
+CHUNK_WORK = 1 << 29
 #: a batch of more work than this is not one call: its gradient is summed from pieces of
 #: about :data:`CHUNK_WORK`, so that Ctrl-C is answered inside a long step too
 SPLIT_WORK = 4 * CHUNK_WORK
 
 
-def chunk_steps(batch_size: int, num_params: int, steps: int) -> int:
+def example_work(net: Any) -> int:
+    """The work of one example's forward, backward and update, in multiply-adds: every
+    weight and bias, and every unit's activation."""
+    return net.num_params + ACTIVATION_WORK * sum(net.sizes[1:])
+
+
+def chunk_steps(batch_size: int, work: int, steps: int) -> int:
     """Steps per kernel call: whole batches (each update is exactly the one a single call for
-    the whole epoch makes), about :data:`CHUNK_WORK` examples × parameters of work."""
-    return max(1, min(steps, CHUNK_WORK // max(1, batch_size * num_params)))
+    the whole epoch makes) of about :data:`CHUNK_WORK` work (``work`` per example)."""
+    return max(1, min(steps, CHUNK_WORK // max(1, batch_size * work)))
 
 
 def split_epoch(engine: Any, piece: int) -> Callable[..., int]:
@@ -263,8 +271,8 @@ def training_bytes(net: Any, X: np.ndarray, batch_size: int,
     units = sum(net.sizes)
     steps = (X.shape[0] + batch_size - 1) // batch_size
     rows = batch_size
-    if batch_size * net.num_params > SPLIT_WORK:
-        rows = max(1, CHUNK_WORK // net.num_params)
+    if batch_size * example_work(net) > SPLIT_WORK:
+        rows = max(1, CHUNK_WORK // example_work(net))
     nodes = 4 * units * (1 if engine == "scalar" else rows)
     return 8 * (5 * net.num_params + steps + nodes)
 
@@ -278,11 +286,12 @@ def _run(net: Any, Xc: np.ndarray, Tc: np.ndarray, engine: str, batch_size: int,
     rng = np.random.default_rng(seed)
     history = History(engine, batch_size, lr, n, is_classification(net))
     steps = (n + batch_size - 1) // batch_size
-    chunk = chunk_steps(batch_size, net.num_params, steps)
+    work = example_work(net)
+    chunk = chunk_steps(batch_size, work, steps)
     step_loss = np.empty(steps)
     epoch_fn = get_engine(engine).train_epoch
-    if batch_size * net.num_params > SPLIT_WORK:
-        epoch_fn = split_epoch(get_engine(engine), max(1, CHUNK_WORK // net.num_params))
+    if batch_size * work > SPLIT_WORK:
+        epoch_fn = split_epoch(get_engine(engine), max(1, CHUNK_WORK // work))
     params = net.params
     restore = np.empty_like(params)     # the parameters at the start of the running call
     # delay: only runs longer than about two seconds show a bar
