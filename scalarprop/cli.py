@@ -14,6 +14,8 @@ import sys
 import traceback
 import warnings
 
+from .commands.firstrun import COMPILE_SECONDS, NOTE_ON_STDOUT, announce_compiling
+
 #: the sub-commands, each a module under scalarprop.commands, in the order --help lists them
 COMMANDS = ("demo", "train", "check", "explain", "draw", "explore", "bench")
 
@@ -60,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.command is None:
                 parser.print_help()
                 return 2
-            return int(args.run(args) or 0)
+            # a first run compiles the kernels: said once, when it starts
+            stream = sys.stdout if args.command in NOTE_ON_STDOUT else sys.stderr
+            with announce_compiling(COMPILE_SECONDS, stream):
+                return int(args.run(args) or 0)
     except SystemExit:
         raise
     except BaseException as exc:        # noqa: B036  (Ctrl-C and MemoryError are told too)

@@ -18,7 +18,6 @@ from ..data import load_synth
 from ..files import check_writable
 from ..network import MLP
 from ..train import train
-from .firstrun import DEMO_COMPILE_SECONDS, announce_compiling
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -59,12 +58,10 @@ def run(args: argparse.Namespace) -> int:
           f"cross-entropy loss ({start.num_params} parameters); stochastic gradient descent "
           f"(batch 1), lr {args.lr:g}, {args.epochs} epochs\n")
 
-    # compile (or load from the cache) outside the timed runs; a first run says so
+    # compile (or load from the cache) outside the timed runs (cli says so on a first run)
     t0 = time.perf_counter()
-    with announce_compiling(DEMO_COMPILE_SECONDS):
-        for engine in ("scalar", "vectorized"):
-            train(start.copy(), X[:2], T[:2], engine=engine, epochs=1, lr=args.lr,
-                  progress=False)
+    for engine in ("scalar", "vectorized"):
+        train(start.copy(), X[:2], T[:2], engine=engine, epochs=1, lr=args.lr, progress=False)
     compile_s = time.perf_counter() - t0
 
     nets, hists = {}, {}
