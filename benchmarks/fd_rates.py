@@ -173,13 +173,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cpu_name() -> str:
+    """The CPU's model name, and whether it has AVX-512 (it changes OpenBLAS's kernels)."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        info = Path("/proc/cpuinfo").read_text()
     except OSError:
-        pass
-    return platform.processor()
+        return platform.processor()
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines()
+                 if line.startswith("model name")), platform.processor())
+    return f"{name}, {'AVX-512' if 'avx512f' in info else 'no AVX-512'}"
 
 
 if __name__ == "__main__":

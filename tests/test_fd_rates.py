@@ -40,3 +40,15 @@ def test_the_readme_quotes_the_full_run():
     assert [int(g) for g in row.groups()] == expected
     fixed = rates["rules"]["fixed"]
     assert f"{fixed['zeroed_block']['missed']} / {fixed['zeroed_block']['checked']}" in section
+
+
+def test_the_readme_quotes_the_fast_check_benchmark():
+    fast = json.loads((ROOT / "benchmarks" / "fast_check.json").read_text())
+    assert fast["fast_with_defect"]["named"] == [fast["fast_with_defect"]["defect"]]
+    assert fast["full"]["ok"] and fast["fast"]["ok"] and not fast["fast_with_defect"]["ok"]
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    for figure in (f"{fast['full']['evaluations']:,} loss evaluations",
+                   f"{fast['full']['seconds']} s", f"{fast['fast']['evaluations']} evaluations",
+                   f"{fast['time_ratio_full_over_fast']}× less time",
+                   f"after {fast['fast_with_defect']['evaluations']} evaluations"):
+        assert figure in text, figure
