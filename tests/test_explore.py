@@ -71,6 +71,9 @@ def test_784_128_10_page_with_50_steps_and_5_examples_is_under_2_mb():
     page = sp.explore(net, X, T, steps=50, examples=5)
     assert page.size < 2_000_000, page.size
     assert len(page.params) == 16 * 16 + 16 + 16 * 10 + 10      # the drawn edges and biases
+    # of each input, the 8 values the header shows and the 16 drawn ones, no more
+    shown = re.findall(r'"x":\{([^}]*)\}', page.html)
+    assert len(shown) == 5 and all(8 < len(x.split(",")) <= 24 for x in shown)
 
 
 def test_output_that_is_not_html_is_refused(tmp_path):
@@ -142,7 +145,7 @@ def test_command_takes_the_first_example(tmp_path):
     out = tmp_path / "x.html"
     assert main(["explore", "--sizes", "3,4,2", "--x", "1,2,3", "--t", "0.5,-1", "--steps", "2",
                  "--out", str(out)]) == 0
-    assert '"x":[1.0,2.0,3.0],"t":[0.5,-1.0]' in out.read_text(encoding="utf-8")
+    assert '"x":{"0":1.0,"1":2.0,"2":3.0},"t":[0.5,-1.0]' in out.read_text(encoding="utf-8")
     assert main(["explore", "--sizes", "3,4,2", "--x", "1,2", "--t", "0", "--out",
                  str(tmp_path / "y.html")]) == 2
     assert main(["explore", "--sizes", "3,4,2", "--x", "1,2,3", "--out",

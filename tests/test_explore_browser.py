@@ -121,6 +121,23 @@ def test_the_toggle_shows_values_gradients_and_update_directions(opened):
     assert label.text_content() == "3.96" and node.text_content() == "-8"  # v₂ goes up
 
 
+def test_the_weight_and_the_loss_against_the_step(opened, lecture):
+    _, _, _, page, _ = lecture
+    opened.page.locator('[data-label="W0[1,0]"]').click()
+    lines = opened.page.locator("#wchart polyline")
+    assert lines.count() == 2 and "w₁₂" in opened.page.locator("#wchart").text_content()
+    assert len(lines.first.get_attribute("points").split()) == 51           # steps 0..50
+    values = [float(p.split(",")[1]) for p in lines.first.get_attribute("points").split()]
+    w = page.recording.params[:, 2]
+    # the plotted line is w₁₂ at every step, scaled (the y axis points down; 0.1 px rounding)
+    assert np.corrcoef(values, -w)[0, 1] > 0.9999
+    dot = opened.page.locator("#wchart circle").first
+    before = float(dot.get_attribute("cx"))
+    opened.page.locator("#step").fill("25")
+    assert float(dot.get_attribute("cx")) > before
+    assert opened.page.locator("#losschart polyline").count() == 2
+
+
 def test_every_weight_reads_as_explain(opened, lecture):
     net, X, T, page, _ = lecture
     for name in page.params:

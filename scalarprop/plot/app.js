@@ -34,7 +34,8 @@ class App {
     d.examples.forEach((ex, i) => {
       const o = document.createElement("option");
       o.value = String(i);
-      o.textContent = `#${ex.row + 1}: x = ${vec(ex.x.length > 4 ? ex.x.slice(0, 4) : ex.x)}${ex.x.length > 4 ? "…" : ""}, t = ${vec(ex.t)}`;
+      const head = [...Array(Math.min(4, ex.n)).keys()].map((i) => ex.x[i]);
+      o.textContent = `#${ex.row + 1}: x = ${vec(head)}${ex.n > 4 ? "…" : ""}, t = ${vec(ex.t)}`;
       this.picker.appendChild(o);
     });
     this.showSel = document.getElementById("show");

@@ -47,6 +47,12 @@ function vec(a, total = a.length) {
   else if (a.length > 8) items.push(`… (${a.length} values)`);
   return total > 1 ? "[" + items.join(", ") + "]" : items[0];
 }
+// an example's input as the header shows it: its first 8 values and how many there are
+function inputs(ex) {
+  const head = [...Array(Math.min(8, ex.n)).keys()].map((i) => num(ex.x[i]));
+  if (ex.n > 8) head.push(`… (${ex.n} values)`);
+  return ex.n > 1 ? "[" + head.join(", ") + "]" : head[0];
+}
 function sign(v) { return v > 0 ? 1 : v < 0 ? -1 : 0; }
 function sub(n) { return String(n).split("").map((d) => SUB[+d]).join(""); }
 function sup(s) { return String(s).split("").map((c) => SUP[c]).join(""); }

@@ -168,7 +168,7 @@ function derivationText(store, r, s, e) {
   const value = r.isParam ? d.param(r.start) : d.value(r.start);
   const out = [`∂l/∂${w} for one example (${w} = ${what}; value ${num(value)})`,
                `  ${store.net.network}`,
-               `  x = ${vec(ex.x)}, t = ${vec(ex.t)}  →  y = ${vec(y)}, loss = ${num(store.loss(s, e))}`, ""];
+               `  x = ${inputs(ex)}, t = ${vec(ex.t)}  →  y = ${vec(y)}, loss = ${num(store.loss(s, e))}`, ""];
   const head = `∂l/∂${w}`, pad = " ".repeat(head.length), single = r.branch === null;
   const from = r.isParam ? "weight" : "node";
   out.push(single ? `chain rule (one path from the ${from} to the loss)`

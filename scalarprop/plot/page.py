@@ -245,7 +245,12 @@ def _data(net: MLP, X: np.ndarray, T: np.ndarray, shown: np.ndarray, rec: Record
                             f"output {net.output}, loss {net.loss}")},
         "steps": int(rec.params.shape[0] - 1), "lr": rec.lr, "engine": engine,
         "order": [int(i) for i in rec.order], "train_loss": _b64(rec.train_loss),
-        "examples": [{"row": int(e), "x": X[e].tolist(), "t": T[e].tolist()} for e in shown],
+        # of an input only what the page shows: the first 8 values (the derivation's header)
+        # and the drawn units
+        "examples": [{"row": int(e), "n": int(X.shape[1]),
+                      "x": {int(i): float(X[e, i]) for i in sorted(set(range(min(8, X.shape[1])))
+                                                                     | set(held[0]))},
+                      "t": T[e].tolist()} for e in shown],
         "cols": [{"part": col.part, "layer": col.layer, "x": col.x,
                   "units": [int(i) for i in col.units], "y": [col.y[int(i)] for i in col.units],
                   "hidden": int(col.hidden), "gap_y": col.gap_y} for col in cols],
