@@ -215,6 +215,17 @@ class MLP:
         new._busy = threading.Lock()
         return new
 
+    def __getstate__(self) -> dict[str, Any]:
+        # a lock cannot be pickled (multiprocessing sends networks so) nor deep-copied; each
+        # copy gets its own guard
+        state = self.__dict__.copy()
+        del state["_busy"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._busy = threading.Lock()
+
     @contextmanager
     def exclusive(self, task: str = "training") -> Iterator[MLP]:
         """Hold this network for ``task`` (training changes ``params`` in place): a second

@@ -286,3 +286,17 @@ def test_two_threads_train_two_networks_faster_than_one_after_the_other():
         if ratios[-1] < 0.85:
             break
     assert min(ratios) < 0.85, f"threaded / sequential time: {ratios}"
+
+
+def test_a_network_pickles_and_deep_copies_with_a_guard_of_its_own():
+    import copy
+    import pickle
+
+    net, X, T = make_case("tanh", "identity", "squared", 1)
+    for clone in (pickle.loads(pickle.dumps(net)), copy.deepcopy(net)):
+        np.testing.assert_array_equal(clone.params, net.params)
+        assert clone.sizes == net.sizes and not np.shares_memory(clone.params, net.params)
+        with net.exclusive():
+            train(clone, X, T, epochs=1)                     # not held by net's guard
+            with pytest.raises(NetworkBusyError):
+                train(net, X, T, epochs=1)
