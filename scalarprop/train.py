@@ -12,6 +12,12 @@
 gradients (the lecture's convention: a batch's loss is the sum of the examples' losses), so
 the learning rate α accounts for the batch size: doubling the batch doubles the step unless α
 is halved.
+
+Nothing is lost on the way. An epoch runs as engine calls of whole batches and bounded work
+(a compiled kernel cannot be interrupted; between two calls Ctrl-C can), so an interrupt
+stops at a step boundary that :class:`TrainingInterrupted` names. A step whose loss, gradient
+or update is not finite is undone and named by :class:`TrainingDivergedError`. A network is
+trained by one thread at a time (``MLP.exclusive``).
 """
 
 from __future__ import annotations
