@@ -77,7 +77,8 @@ def fake_run(vectorized_b256, torch_b256, path):
                  "torch_b32": 1.0, "vectorized_b32": 1.0, "scalar_epoch": 1.0}
              for s in ("784-128-10", "64-64-10")}
     run = {"sizes": sizes, "matmul_gflops": 100.0, "machine": {"simd_path": path},
-           "gflops": {"784-128-10": {"vectorized_b256": 90.0, "torch_b256": 60.0}}}
+           "gflops": {"784-128-10": {"vectorized_b256": 90.0, "torch_b256": 60.0}},
+           "compile": {"demo_cold_total_s": 4.0, "demo_warm_total_s": 3.5}}
     run["targets"] = targets(run)
     return run
 
@@ -90,7 +91,9 @@ def test_the_targets_table_says_no_where_a_goal_is_missed():
     assert row.split(" | ")[1:4] == ["2.00×", "0.50× (**no**)", "≥ 1.00×"]
     share = next(line for line in table if "share of the matmul ceiling" in line)
     assert "(PyTorch: 60%)" in share and "90%" in share
-    assert next(line for line in table if "pure-Python" in line).endswith("| no |")
+    warm = next(line for line in table if "`scalarprop demo`, warm" in line)
+    assert warm.endswith("| 3.5 s (**no**) | 3.5 s (**no**) | ≤ 3.0 s | little |")
+    assert next(line for line in table if "pure-Python" in line).endswith("| yes |")
 
 
 def test_compare_prints_earlier_runs_side_by_side(tmp_path, capsys):
