@@ -5,15 +5,18 @@ function derivationOf(store, start, s, e) {
   return new Derivation(store, start, s, e).result();
 }
 
-// one small line chart: series of {values, cls}, a marker at the current step
-function chart(svg, title, series, s) {
+// one small line chart: series of {values, cls}, a marker at the current step; shared: one
+// scale for all series (same units), else each its own (its top or bottom value labelled)
+function chart(svg, title, series, s, shared = false) {
   svg.textContent = "";
   const W = 300, H = 120, pad = { l: 44, r: 8, t: 18, b: 18 };
   svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
   el("text", { x: pad.l, y: 12, class: "ctitle" }, svg, title);
   const n = series[0].values.length;
+  const all = shared ? series.flatMap((ser) => ser.values) : null;
   series.forEach((ser, k) => {
-    const vs = ser.values, lo = Math.min(...vs), hi = Math.max(...vs), span = hi - lo || 1;
+    const vs = ser.values, lo = Math.min(...(all || vs)), hi = Math.max(...(all || vs));
+    const span = hi - lo || 1;
     const X = (i) => pad.l + (W - pad.l - pad.r) * (n > 1 ? i / (n - 1) : 0);
     const Y = (v) => pad.t + (H - pad.t - pad.b) * (1 - (v - lo) / span);
     el("polyline", { points: vs.map((v, i) => `${X(i).toFixed(1)},${Y(v).toFixed(1)}`).join(" "), class: ser.cls }, svg);
@@ -113,7 +116,7 @@ class App {
     const st = this.st, { s, e } = this.state, n = st.steps + 1, range = [...Array(n).keys()];
     chart(document.getElementById("losschart"), `loss: example #${st.examples[e].row + 1} (line), all ${st.E} shown (dashed)`,
       [{ values: range.map((i) => st.loss(i, e)), cls: "s1" },
-       { values: range.map((i) => { let t = 0; for (let k = 0; k < st.E; k++) t += st.loss(i, k); return t; }), cls: "s2" }], s);
+       { values: range.map((i) => { let t = 0; for (let k = 0; k < st.E; k++) t += st.loss(i, k); return t; }), cls: "s2" }], s, true);
     let a, g;
     if (st.hasParam(id)) { a = range.map((i) => st.param(id, i)); g = range.map((i) => st.paramGrad(id, i, e)); }
     else if (id === "loss" || id.startsWith("t[")) { a = range.map((i) => st.value(id, i, e)); g = a.map(() => 0); }
