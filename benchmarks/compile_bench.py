@@ -224,6 +224,40 @@ def anchor():
             "sgd": sgd}
 
 
+# -- the two back ends ----------------------------------------------------------------------
+
+
+def grad_calls(cf, args, calls):
+    def run():
+        for _ in range(calls):
+            cf.grad(*args)
+    return run
+
+
+def backends():
+    """One ``grad`` call from Python, tape against codegen, on small graphs."""
+    rng = np.random.default_rng(2)
+    cases = {"lecture f (4 ops)": (lambda x: 2 / (-x[0]).exp().sin(), (1,), ([-1.0],)),
+             "2-3-1 MLP loss": (mlp_loss((2, 3, 1)), (13, 2, 1),
+                                (rng.normal(size=13), rng.normal(size=2), [0.5]))}
+    out = []
+    for name, (fn, sizes, args) in cases.items():
+        tape = sp.compile(fn, *sizes, backend="tape")
+        gen = sp.compile(fn, *sizes, backend="codegen")
+        t0 = time.perf_counter()
+        gen.grad(*args)                      # writes and compiles, or loads from disk
+        first = time.perf_counter() - t0
+        tape.grad(*args)
+        calls = 2000
+        t = interleaved({"tape": grad_calls(tape, args, calls),
+                         "codegen": grad_calls(gen, args, calls)})
+        out.append({"function": name, "operations": tape.program.num_ops,
+                    "tape_us_per_grad_call": t["tape"] / calls * 1e6,
+                    "codegen_us_per_grad_call": t["codegen"] / calls * 1e6,
+                    "codegen_first_call_s": first})
+    return out
+
+
 # -- 4. graph size ---------------------------------------------------------------------------
 
 SCALING = """
@@ -312,6 +346,8 @@ def main() -> None:
     result["sgd_vs_hand_written"] = [sgd_pair((2, 3, 1), 20000 if QUICK else 100000),
                                      sgd_pair((784, 128, 10), 2000 if QUICK else 10000)]
     print(json.dumps(result["sgd_vs_hand_written"], indent=1))
+    result["backends"] = backends()
+    print(json.dumps(result["backends"], indent=1))
     result["anchor"] = anchor()
     print(json.dumps(result["anchor"], indent=1))
     result["scaling"] = scaling()

@@ -216,10 +216,11 @@ class CompiledFunction:
         long_runs = len(p.runs) > 0 and int(p.runs[:, 2].max()) >= tape.SHORT
         if batch_size == 1 and long_runs and self.direct_update(which):
             start = v[wrt_slots]
-            look = self.lookahead(which, marks)
+            look, ahead_arg = self.lookahead(which, marks)
             failed = fused.sgd_epoch_direct(
                 p.ins, p.cst, p.runs, p.first, v, g, need, out, B, cols, wrt_slots, rows,
-                float(lr), step_loss, look, np.zeros(len(look)), np.zeros(len(look), bool))
+                float(lr), step_loss, look, ahead_arg, np.zeros(len(look)),
+                np.zeros(len(look), bool))
             if failed != -1:        # something overflowed: replay, stopping before it
                 v[wrt_slots] = start
                 failed = -2
@@ -349,20 +350,27 @@ class CompiledFunction:
         counts = np.bincount(used[param[used]], minlength=p.num_slots)
         return bool(counts.max(initial=0) <= 1)
 
-    def lookahead(self, which: tuple[int, ...], marks: tuple[int, ...]) -> np.ndarray:
-        """Per long run: the batched argument on its other side when one side is a
-        parameter (the fused epoch multiplies it with the next row ahead), else -1."""
+    def lookahead(self, which: tuple[int, ...], marks: tuple[int, ...]
+                  ) -> tuple[np.ndarray, int]:
+        """Which long runs the fused epoch multiplies with the next row ahead: those with a
+        parameter on one side and, on the other, the batched argument that has the most such
+        runs (one row read ahead per example). Returns, per run, the column it starts at in
+        that argument (else -1), and the argument's position among the batched ones."""
         p = self.program
         look = np.full(len(p.runs), -1, dtype=np.int64)
-        if len(p.runs) == 0:
-            return look
+        if len(p.runs) == 0 or not marks:
+            return look, 0
         param = np.zeros(p.num_slots, dtype=bool)
         param[self.slots(which)] = True
-        for j in marks:
-            inside = (p.runs[:, 1] >= p.offsets[j]) & (p.runs[:, 1] < p.offsets[j + 1])
-            long = p.runs[:, 2] >= tape.SHORT
-            look[inside & long & param[p.runs[:, 0]]] = marks.index(j)
-        return look
+        q = p.runs[:, 1]
+        eligible = (p.runs[:, 2] >= tape.SHORT) & param[p.runs[:, 0]]
+        counts = [int((eligible & (q >= p.offsets[j]) & (q < p.offsets[j + 1])).sum())
+                  for j in marks]
+        best = int(np.argmax(counts))
+        j = marks[best]
+        chosen = eligible & (q >= p.offsets[j]) & (q < p.offsets[j + 1])
+        look[chosen] = q[chosen] - p.offsets[j]
+        return look, best
 
     def seed(self, t: Any, which: tuple[int, ...], wrt: Wrt, name: str) -> np.ndarray:
         parts = t if isinstance(wrt, tuple) else (t,)

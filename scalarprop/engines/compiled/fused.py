@@ -85,10 +85,11 @@ def forward_ahead(ins, cst, runs, first, v, ahead, done):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def backward_update(ins, cst, runs, first, v, g, need, lr, look, B, cols, nxt, ahead, done):
+def backward_update(ins, cst, runs, first, v, g, need, lr, look, x_next, ahead, done):
     """:func:`tape.backward` with each parameter updated where its gradient is found (after
-    its old value served the other side); a run with ``look[r] = j >= 0`` (the other side is
-    batched argument j) also takes its product with row ``nxt`` of ``B[j]``."""
+    its old value served the other side); a run with ``look[r] = o >= 0`` (its other side is
+    the batched argument read ahead, from column o) also takes its product with the next
+    example's row ``x_next`` (empty after the last example)."""
     for k in range(ins.shape[0] - 1, -1, -1):
         i = first + k
         if not need[i]:
@@ -116,10 +117,9 @@ def backward_update(ins, cst, runs, first, v, g, need, lr, look, B, cols, nxt, a
                 if p >= first:
                     run_axpy(g, p, gi, v, q, n)
                 if need[p] and p < first:
-                    j = look[r]
-                    if j >= 0 and nxt >= 0:
-                        ahead[r] = run_axpy_dot(v, p, -lr * gi, q, n, B[j][nxt],
-                                                q - cols[j])
+                    o = look[r]
+                    if o >= 0 and x_next.shape[0] > 0:
+                        ahead[r] = run_axpy_dot(v, p, -lr * gi, q, n, x_next, o)
                         done[r] = True
                     else:
                         run_axpy(v, p, -lr * gi, v, q, n)
@@ -150,7 +150,7 @@ def backward_update(ins, cst, runs, first, v, g, need, lr, look, B, cols, nxt, a
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def sgd_epoch_direct(ins, cst, runs, first, v, g, need, out, B, cols, wrt, order, lr,
-                     step_loss, look, ahead, done):
+                     step_loss, look, ahead_arg, ahead, done):
     """One epoch of per-example SGD, fused. Returns -1, the first step whose loss is not
     finite, or -2 if a parameter became non-finite. The update of a step is applied before
     its gradient could be checked, so on any failure the caller replays the epoch with
@@ -169,9 +169,9 @@ def sgd_epoch_direct(ins, cst, runs, first, v, g, need, out, B, cols, wrt, order
         for t in range(first, g.shape[0]):
             g[t] = 0.0
         g[out] = 1.0
-        nxt = order[s + 1] if s + 1 < n else -1
-        backward_update(ins, cst, runs, first, v, g, need, lr, look, B, cols, nxt, ahead,
-                        done)
+        # the row read ahead: one view per example, not one per run
+        x_next = B[ahead_arg][order[s + 1]] if s + 1 < n else B[ahead_arg][0][:0]
+        backward_update(ins, cst, runs, first, v, g, need, lr, look, x_next, ahead, done)
     for w in wrt:
         if not math.isfinite(v[w]):
             return -2

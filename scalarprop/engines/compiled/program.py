@@ -39,20 +39,23 @@ def fuse_dots(graph: Graph, outputs: list[int]) -> tuple[Graph, list[int]]:
     walk from the outputs, so what no output needs (and the sums inside a fused chain) is
     never copied."""
     n_nodes = len(graph)
-    uses = np.bincount(np.fromiter(itertools.chain.from_iterable(graph.args), dtype=np.int64),
-                       minlength=n_nodes)
-    uses[outputs] += 1
-    op = np.array(graph.op, dtype=np.int64)
+    counts = np.bincount(np.fromiter(itertools.chain.from_iterable(graph.args), dtype=np.int64),
+                         minlength=n_nodes)
+    counts[outputs] += 1
+    uses = counts.tolist()          # Python lists below: numpy scalars are slow one at a time
+    op = graph.op
     # a sum used once, by an addition, is the inside of a longer chain
-    inner = np.zeros(n_nodes, dtype=bool)
-    for n in np.flatnonzero(op == ops.ADD):
-        for a in graph.args[n]:
-            if uses[a] == 1 and op[a] in (ops.ADD, ops.DOT):
-                inner[a] = True
+    inner = [False] * n_nodes
+    for n in range(n_nodes):
+        if op[n] == ops.ADD:
+            for a in graph.args[n]:
+                if uses[a] == 1 and op[a] in (ops.ADD, ops.DOT):
+                    inner[a] = True
     new = Graph()
-    mapped = np.full(n_nodes, -1, dtype=np.int64)
-    for n in np.flatnonzero(op == ops.INPUT):
-        mapped[n] = new.input(int(graph.const[n]))
+    mapped = [-1] * n_nodes
+    for n in range(n_nodes):
+        if op[n] == ops.INPUT:
+            mapped[n] = new.input(int(graph.const[n]))
     fused: dict[int, list[tuple[int, int]]] = {}
 
     def children(n: int) -> tuple[int, ...] | list[int]:
@@ -81,15 +84,15 @@ def fuse_dots(graph: Graph, outputs: list[int]) -> tuple[Graph, list[int]]:
                 one = new.constant(1.0)
             flat: list[int] = []
             for p, q in fused[n]:
-                flat += [int(mapped[p]), one if q == -1 else int(mapped[q])]
+                flat += [mapped[p], one if q == -1 else mapped[q]]
             mapped[n] = new.add(ops.DOT, tuple(flat))
         else:
-            mapped[n] = new.add(int(op[n]), tuple(int(mapped[a]) for a in graph.args[n]),
+            mapped[n] = new.add(op[n], tuple(mapped[a] for a in graph.args[n]),
                                 graph.const[n])
-    return new, [int(mapped[o]) for o in outputs]
+    return new, [mapped[o] for o in outputs]
 
 
-def chain_pairs(graph: Graph, root: int, inner: np.ndarray) -> list[tuple[int, int]]:
+def chain_pairs(graph: Graph, root: int, inner: list[bool]) -> list[tuple[int, int]]:
     """The terms of the add-chain under ``root``, left to right, as products ``(p, q)``; a
     term that is not a product is ``(term, -1)``."""
     pairs: list[tuple[int, int]] = []
@@ -144,11 +147,12 @@ def lay_out(graph: Graph, outputs: list[int], sizes: tuple[int, ...]) -> Program
     consts = [n for n in np.flatnonzero(keep) if graph.op[n] == ops.CONST]
     work = schedule(graph, [n for n in np.flatnonzero(keep) if graph.op[n] > ops.CONST])
     order = sorted(inputs, key=lambda n: graph.const[n]) + consts + work
-    slot = np.full(len(graph), -1, dtype=np.int64)
-    slot[order] = np.arange(len(order))
+    slot = [-1] * len(graph)
+    for i, n in enumerate(order):
+        slot[n] = i
     first = n_in + len(consts)
     op = np.array([graph.op[n] for n in order], dtype=np.int64)
-    args = [tuple(int(slot[a]) for a in graph.args[n]) for n in order]
+    args = [tuple(slot[a] for a in graph.args[n]) for n in order]
     const = np.array([graph.const[n] for n in order], dtype=np.float64)
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     # which argument (or region) a slot is in: a run never crosses one
@@ -156,17 +160,17 @@ def lay_out(graph: Graph, outputs: list[int], sizes: tuple[int, ...]) -> Program
     for j in range(len(sizes)):
         region[offsets[j]:offsets[j + 1]] = j
     region[first:] = len(sizes)
-    ins = np.zeros((len(work), 4), dtype=np.int64)
+    rows: list[list[int]] = []          # built as lists, made one array at the end
     runs: list[tuple[int, int, int]] = []
-    for k in range(len(work)):
-        s = first + k
-        ins[k, 0] = op[s]
-        if op[s] == ops.DOT:
+    codes = op.tolist()
+    for s in range(first, len(order)):
+        if codes[s] == ops.DOT:
             start = len(runs)
             runs += dot_runs(args[s], region)
-            ins[k, 1], ins[k, 2] = start, len(runs) - start
+            rows.append([codes[s], start, len(runs) - start, 0])
         else:
-            ins[k, 1:1 + len(args[s])] = args[s]
+            rows.append([codes[s], *args[s], *[0] * (3 - len(args[s]))])
+    ins = np.array(rows, dtype=np.int64).reshape(-1, 4)
     return Program(op=op, args=args, const=const, sizes=tuple(sizes), offsets=offsets,
                    first=first, outputs=np.array([slot[o] for o in outputs], dtype=np.int64),
                    ins=ins, cst=const[first:].copy(),
