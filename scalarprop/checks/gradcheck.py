@@ -27,7 +27,7 @@ import numpy as np
 from .. import functions as F
 from ..engines import get_engine
 from ..validate import check_batch
-from .testing.arguments import check_count, resolve_tolerance
+from .testing.arguments import U, check_count, resolve_tolerance
 from .testing.complex_step import complex_step_error
 from .testing.differences import STEP_AUTO, richardson_estimate, steps
 from .testing.directional import DirectionalCheck, directional_check
@@ -292,7 +292,11 @@ def auto_check(net: Any, X: np.ndarray, T: np.ndarray, eng: Any, eps: float | No
 
     try:
         f0 = eng.loss(net, X, T)
-        est = richardson_estimate(f_at, f0, saved, h, lambda q, sign, s: "")
+        # each example's loss is computed from terms of order one (logits, outputs, targets):
+        # its rounding is about u even where they cancel to a loss of 0 (a confident ce),
+        # where moving a parameter shows no noise at all
+        est = richardson_estimate(f_at, f0, saved, h, lambda q, sign, s: "",
+                                  noise_floor=U * len(X))
     finally:
         net.params[:] = saved
     tol = Tolerance("auto", estimated=est.error)

@@ -110,8 +110,8 @@ def two_steps(f_at: Callable[[int, float, str], Any], f0: np.ndarray, i: int, x:
 
 
 def richardson_estimate(f_at: Callable[[int, float, str], Any], f0: Any, x0: np.ndarray,
-                        step: np.ndarray, describe: Callable[[int, str, float], str]
-                        ) -> Estimate:
+                        step: np.ndarray, describe: Callable[[int, str, float], str],
+                        noise_floor: float = 0.0) -> Estimate:
     """The :class:`Estimate` for flat ``x0``: ``f_at(i, value, where)`` is ``f`` with element
     ``i`` set to ``value`` (restored after), ``f0 = f(x0)``, a number or an array (then every
     result has a leading axis over ``x0``, followed by ``f0``'s shape).
@@ -121,7 +121,8 @@ def richardson_estimate(f_at: Callable[[int, float, str], Any], f0: Any, x0: np.
     saturated sigmoid), the steps are tried ``WIDEN`` times wider (four more evaluations) and
     kept if that estimate is smaller: rounding falls with the step, and truncation, measured
     again, says whether the wider step is still fine. The one-sided quotients stay those of
-    the first steps (kinks are found at the smallest scale).
+    the first steps (kinks are found at the smallest scale). ``noise_floor`` is a least
+    rounding error of ``f`` known from outside (a caller who knows the size of ``f``'s terms).
     """
     f0 = np.asarray(f0, dtype=float)
     n = x0.size
@@ -131,7 +132,7 @@ def richardson_estimate(f_at: Callable[[int, float, str], Any], f0: Any, x0: np.
     for i in range(n):
         D[:, i], one_sided[:, i], scale[i] = two_steps(f_at, f0, i, x0[i], step[i], describe)
     h = step.reshape((n,) + (1,) * f0.ndim)
-    noise = noise_level(f_at, f0, x0, one_sided[2], scale, describe)
+    noise = np.maximum(noise_level(f_at, f0, x0, one_sided[2], scale, describe), noise_floor)
     numeric = (4 * D[1] - D[0]) / 3
     truncation = np.abs(D[0] - D[1]) / 3
     rounding = 3 * noise / h
