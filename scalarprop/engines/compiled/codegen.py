@@ -88,10 +88,12 @@ def load(p: Program) -> ModuleType:
         with os.fdopen(fd, "w") as f:
             f.write(source)
         os.replace(tmp, path)
-    if path.stem in sys.modules:
-        return sys.modules[path.stem]
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    sys.modules[path.stem] = module
-    return module
+    # the same graph in another cache folder is another module (Numba finds a function's
+    # globals through sys.modules, so it is registered there, under a name of its own)
+    name = f"{path.stem}_{hashlib.sha256(str(path.parent).encode()).hexdigest()[:8]}"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
