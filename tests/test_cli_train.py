@@ -103,3 +103,9 @@ def test_check_refuses_unknown_or_conflicting_engines(capsys):
     assert "'autodiff,torch': expected comma-separated engine names" in capsys.readouterr().err
     assert main(["check", "--engines", "scalar", "--engine", "autodiff"]) == 2
     assert "--engines and --engine" in capsys.readouterr().err
+
+
+def test_check_holds_each_parameter_to_its_estimated_error_by_default(capsys):
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out
+    assert "tolerance auto" in out and "est err" in out

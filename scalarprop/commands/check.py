@@ -22,9 +22,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     "Exits 1 when a check fails.")
     add_network_options(p)
     p.add_argument("--batch", type=int, default=4, help="examples in the random batch")
-    p.add_argument("--eps", type=float, default=1e-6, help="finite-difference step")
-    p.add_argument("--atol", type=float, default=1e-5, help="absolute tolerance")
-    p.add_argument("--rtol", type=float, default=1e-3, help="relative tolerance")
+    p.add_argument("--eps", type=float, default=None,
+                   help="finite-difference step (default: chosen per parameter)")
+    p.add_argument("--atol", type=float, default=None,
+                   help="absolute tolerance (with --rtol: the fixed rule |a - n| <= atol + "
+                        "rtol |n|; default: each parameter held to its estimated error)")
+    p.add_argument("--rtol", type=float, default=None, help="relative tolerance (see --atol)")
     p.add_argument("--engines", type=parse_engines, default=None, metavar="A,B",
                    help="engines to check and compare, e.g. autodiff,scalar (default "
                         "scalar,vectorized)")
