@@ -172,6 +172,29 @@ def _update_then_dot(params, b, n_in, n_out, x, kg, lr, x_next, k_next):
 # kernel's own functions, and a fastmath caller would compile them fastmath too, for every
 # later caller in the process and in the cache
 @njit(cache=True, nogil=True, error_model="numpy")
+def _backward_update_upper(params, spec, nodes, lr):
+    """The backward pass fused with the update, from the top layer down to layer 1 (layer 0's
+    update is left to the caller, which fuses it with the next example's forward): each
+    layer's ``h'`` below is summed from the weights before their update."""
+    L, U, P = num_layers(spec), num_units(spec), params.shape[0]
+    hidden = spec[0]
+    k, h, kg, hg = nodes[0:U], nodes[U:2 * U], nodes[2 * U:3 * U], nodes[3 * U:4 * U]
+    p_end = P
+    u = U
+    for l in range(L - 1, 0, -1):
+        n_in, n_out = width(spec, l), width(spec, l + 1)
+        b = p_end - n_out
+        w = b - n_out * n_in
+        u_in = u - n_out - n_in
+        _backward_update(params, w, b, n_in, n_out, h[u_in:u_in + n_in],
+                         kg[u - n_out:u], hg[u_in:u_in + n_in], lr)
+        for i in range(n_in):
+            kg[u_in + i] = hg[u_in + i] * activate_grad(hidden, k[u_in + i], h[u_in + i])
+        p_end = w
+        u -= n_out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def sgd_epoch_fused(params, spec, X, T, order, lr, nodes, step_loss):
     """One epoch of per-example SGD, fused (see the module docstring). Returns -1, or the
     first step whose loss is not finite (or -2 if a parameter became non-finite): the caller
@@ -183,7 +206,7 @@ def sgd_epoch_fused(params, spec, X, T, order, lr, nodes, step_loss):
     P = params.shape[0]
     n0, n1 = width(spec, 0), width(spec, 1)
     # the node rows as views made once (each view costs a reference count)
-    k, h, kg, hg = nodes[0:U], nodes[U:2 * U], nodes[2 * U:3 * U], nodes[3 * U:4 * U]
+    k, h, kg = nodes[0:U], nodes[U:2 * U], nodes[2 * U:3 * U]
     # the first example's first-layer k without the bias (later ones come out of the fused
     # update); the loop below adds the bias
     x = X[order[0]]
@@ -215,20 +238,7 @@ def sgd_epoch_fused(params, spec, X, T, order, lr, nodes, step_loss):
         if not math.isfinite(step_loss[s]):
             return s
         output_grad(spec, nodes, T[e])
-        # backward fused with the update, top layer down to layer 1
-        p_end = P
-        u = U
-        for l in range(L - 1, 0, -1):
-            n_in, n_out = width(spec, l), width(spec, l + 1)
-            b = p_end - n_out
-            w = b - n_out * n_in
-            u_in = u - n_out - n_in
-            _backward_update(params, w, b, n_in, n_out, h[u_in:u_in + n_in],
-                             kg[u - n_out:u], hg[u_in:u_in + n_in], lr)
-            for i in range(n_in):
-                kg[u_in + i] = hg[u_in + i] * activate_grad(hidden, k[u_in + i], h[u_in + i])
-            p_end = w
-            u -= n_out
+        _backward_update_upper(params, spec, nodes, lr)
         # layer 0: this example's update fused with the next example's forward
         x_next = X[order[s + 1]] if s + 1 < n else x
         _update_then_dot(params, n0 * n1, n0, n1, x, kg, lr, x_next, k)
@@ -249,9 +259,8 @@ def sgd_block_kernel(params, spec, T, rows, lr, K0, G, KG0, nodes, step_loss, s0
     hidden, output = spec[0], spec[1]
     L = num_layers(spec)
     U = num_units(spec)
-    P = params.shape[0]
     n0, n1 = width(spec, 0), width(spec, 1)
-    k, h, kg, hg = nodes[0:U], nodes[U:2 * U], nodes[2 * U:3 * U], nodes[3 * U:4 * U]
+    k, h, kg = nodes[0:U], nodes[U:2 * U], nodes[2 * U:3 * U]
     for i in range(rows.shape[0]):
         t = T[rows[i]]
         for j in range(n1):
@@ -274,20 +283,7 @@ def sgd_block_kernel(params, spec, T, rows, lr, K0, G, KG0, nodes, step_loss, s0
         if not math.isfinite(step_loss[s0 + i]):
             return s0 + i
         output_grad(spec, nodes, t)
-        p_end = P
-        u = U
-        for l in range(L - 1, 0, -1):
-            n_in, n_out = width(spec, l), width(spec, l + 1)
-            b = p_end - n_out
-            w = b - n_out * n_in
-            u_in = u - n_out - n_in
-            _backward_update(params, w, b, n_in, n_out, h[u_in:u_in + n_in],
-                             kg[u - n_out:u], hg[u_in:u_in + n_in], lr)
-            for i2 in range(n_in):
-                kg[u_in + i2] = hg[u_in + i2] * activate_grad(hidden, k[u_in + i2],
-                                                              h[u_in + i2])
-            p_end = w
-            u -= n_out
+        _backward_update_upper(params, spec, nodes, lr)
         for j in range(n1):                   # k'₀ for the block's W₀ update; b₀ now
             KG0[i, j] = kg[j]
             params[n0 * n1 + j] -= lr * kg[j]
