@@ -20,6 +20,7 @@ from pathlib import Path
 from types import ModuleType
 
 import numpy as np
+from numba.core import caching, config
 
 from .program import Program
 from .source import PRELUDE, render, render_forward
@@ -72,7 +73,11 @@ def module_path(source: str) -> Path:
 def is_cached(p: Program) -> bool:
     """Is this graph's module on disk with Numba's machine code beside it?"""
     path = module_path(module_source(p))
-    cache = path.parent / "__pycache__"
+    if config.CACHE_DIR:        # where Numba puts the index when NUMBA_CACHE_DIR is set
+        cache = Path(config.CACHE_DIR) / \
+            caching.UserProvidedCacheLocator.get_suitable_cache_subpath(str(path))
+    else:
+        cache = path.parent / "__pycache__"
     return path.is_file() and cache.is_dir() and \
         any(cache.glob(f"{path.stem}.f_grad-*.nbi"))
 

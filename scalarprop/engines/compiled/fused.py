@@ -25,7 +25,7 @@ from numba import njit
 from ... import jit  # noqa: F401  (first: the kernels below are cached by source hash)
 from .batch import load_row
 from .ops import ADD, DIV, DOT, GE, GT, MUL, SUB, WHERE
-from .tape import SHORT, run_axpy, run_dot, unary, unary_grad
+from .tape import SHORT, run_axpy, run_dot, unary_grad, value
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
@@ -66,22 +66,8 @@ def forward_ahead(ins, cst, runs, first, v, ahead, done):
                 else:
                     s += run_dot(v, p, q, n)
             v[i] = s
-        elif op == ADD:
-            v[i] = v[a] + v[b]
-        elif op == MUL:
-            v[i] = v[a] * v[b]
-        elif op == SUB:
-            v[i] = v[a] - v[b]
-        elif op == DIV:
-            v[i] = v[a] / v[b]
-        elif op == WHERE:
-            v[i] = v[b] if v[a] != 0.0 else v[ins[k, 3]]
-        elif op == GT:
-            v[i] = 1.0 if v[a] > v[b] else 0.0
-        elif op == GE:
-            v[i] = 1.0 if v[a] >= v[b] else 0.0
         else:
-            v[i] = unary(op, v[a], cst[k])
+            v[i] = value(op, v, a, b, ins[k, 3], cst[k])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

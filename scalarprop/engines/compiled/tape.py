@@ -155,6 +155,27 @@ def run_axpy(g, p, alpha, v, q, n):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def value(op, v, a, b, d, c):
+    """The value of one op other than DOT from the slots it reads: ``a`` and ``b`` (``d`` is
+    WHERE's other branch, ``c`` a unary op's constant)."""
+    if op == ADD:
+        return v[a] + v[b]
+    if op == MUL:
+        return v[a] * v[b]
+    if op == SUB:
+        return v[a] - v[b]
+    if op == DIV:
+        return v[a] / v[b]
+    if op == WHERE:
+        return v[b] if v[a] != 0.0 else v[d]
+    if op == GT:
+        return 1.0 if v[a] > v[b] else 0.0
+    if op == GE:
+        return 1.0 if v[a] >= v[b] else 0.0
+    return unary(op, v[a], c)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def forward(ins, cst, runs, first, v):
     """Slide 37: every instruction's value, in order."""
     for k in range(ins.shape[0]):
@@ -170,22 +191,8 @@ def forward(ins, cst, runs, first, v):
                 else:
                     s += run_dot(v, p, q, n)
             v[i] = s
-        elif op == ADD:
-            v[i] = v[a] + v[b]
-        elif op == MUL:
-            v[i] = v[a] * v[b]
-        elif op == SUB:
-            v[i] = v[a] - v[b]
-        elif op == DIV:
-            v[i] = v[a] / v[b]
-        elif op == WHERE:
-            v[i] = v[b] if v[a] != 0.0 else v[ins[k, 3]]
-        elif op == GT:
-            v[i] = 1.0 if v[a] > v[b] else 0.0
-        elif op == GE:
-            v[i] = 1.0 if v[a] >= v[b] else 0.0
         else:
-            v[i] = unary(op, v[a], cst[k])
+            v[i] = value(op, v, a, b, ins[k, 3], cst[k])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
