@@ -46,15 +46,6 @@ ANCHOR = {"source": "Bernstein, compiling ML models to C (MNIST 784-50-10, one e
           "tcc_s_per_epoch": 14.0, "tcc_compile_s": 0.2}
 
 
-def median_time(fn, repeats=REPEATS):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
-
-
 def interleaved(fns, repeats=REPEATS):
     """Median time of each function, run in turns (a slow spell hits all of them)."""
     times = {name: [] for name in fns}

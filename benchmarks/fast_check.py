@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from scalarprop import MLP, check_gradients, vectorized
+from scalarprop.bench.machine import cpu_summary
 
 
 @contextlib.contextmanager
@@ -94,23 +95,12 @@ def main(argv: list[str] | None = None) -> int:
         "time_ratio_full_over_fast": round(full_s / fast_s, 1),
         "evaluation_ratio_full_over_fast": round(full_n / fast_n, 1),
         "machine": {"python": sys.version.split()[0], "numpy": np.__version__,
-                    "platform": platform.platform(), "cpu": cpu_name(),
+                    "platform": platform.platform(), "cpu": cpu_summary(),
                     "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS")},
     }
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
     return 0
-
-
-def cpu_name() -> str:
-    """The CPU's model name, and whether it has AVX-512 (it changes OpenBLAS's kernels)."""
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor()
-    name = next((line.split(":", 1)[1].strip() for line in info.splitlines()
-                 if line.startswith("model name")), platform.processor())
-    return f"{name}, {'AVX-512' if 'avx512f' in info else 'no AVX-512'}"
 
 
 if __name__ == "__main__":

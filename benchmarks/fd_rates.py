@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from scalarprop import MLP, check_gradients, vectorized
+from scalarprop.bench.machine import cpu_summary
 from scalarprop.functions import HIDDEN, LOSS_OUTPUTS
 
 HEADS = [(output, loss) for loss, outputs in LOSS_OUTPUTS.items() for output in outputs]
@@ -162,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     result = measure(args.networks, args.seed)
     result["seconds"] = round(time.perf_counter() - start, 1)
     result["machine"] = {"python": sys.version.split()[0], "numpy": np.__version__,
-                         "platform": platform.platform(), "cpu": cpu_name(),
+                         "platform": platform.platform(), "cpu": cpu_summary(),
                          "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS")}
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     for rule, c in result["rules"].items():
@@ -170,17 +171,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{rule:>5}: false alarms {c['false_alarms']}/{args.networks}; misses {misses}")
     print(f"wrote {args.out} ({result['seconds']} s)")
     return 0
-
-
-def cpu_name() -> str:
-    """The CPU's model name, and whether it has AVX-512 (it changes OpenBLAS's kernels)."""
-    try:
-        info = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor()
-    name = next((line.split(":", 1)[1].strip() for line in info.splitlines()
-                 if line.startswith("model name")), platform.processor())
-    return f"{name}, {'AVX-512' if 'avx512f' in info else 'no AVX-512'}"
 
 
 if __name__ == "__main__":

@@ -61,6 +61,12 @@ def cpu_info() -> tuple[str, list[str]]:
     return cpu or platform.processor() or platform.machine(), flags
 
 
+def cpu_summary() -> str:
+    """The CPU's model name and whether it has AVX-512 (OpenBLAS picks other kernels)."""
+    name, flags = cpu_info()
+    return f"{name}, {'AVX-512' if 'avx512f' in flags else 'no AVX-512'}"
+
+
 def blas_architecture() -> str | None:
     """OpenBLAS's kernel family as threadpoolctl reports it (``SkylakeX``, ``Haswell``)."""
     try:
