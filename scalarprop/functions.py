@@ -18,6 +18,7 @@ Numerical stability (pre-activations up to +-700 give no NaN or inf):
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 from numba import njit
@@ -100,6 +101,22 @@ def activate_grad(code: int, k: float, h: float) -> float:
     if code == TANH:
         return 1.0 - h * h
     return 1.0
+
+
+#: the largest x whose e^x is a finite float, log(DBL_MAX) = 709.78...
+EXP_MAX = math.log(sys.float_info.max)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def exp_or_inf(x: float) -> float:
+    """e^x, and inf where e^x is beyond the largest float.
+
+    Compiled, ``math.exp`` already gives inf there; plain Python (``NUMBA_DISABLE_JIT=1``)
+    raises OverflowError instead. The test keeps both runs the same, bit for bit.
+    """
+    if x > EXP_MAX:
+        return math.inf
+    return math.exp(x)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

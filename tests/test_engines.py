@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numba
 import numpy as np
 import pytest
 from cases import HEADS, HIDDEN, make_case
@@ -102,6 +103,7 @@ def test_extreme_hidden_preactivations(hidden):
         assert np.isfinite(l) and np.isfinite(g).all()
 
 
+@pytest.mark.skipif(numba.config.DISABLE_JIT, reason="compares compiled with uncompiled")
 @pytest.mark.parametrize("hidden,output,loss", [("sigmoid", "identity", "squared"),
                                                  ("tanh", "softmax", "ce"),
                                                  ("relu", "sigmoid", "bce"),

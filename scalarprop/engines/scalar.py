@@ -47,6 +47,7 @@ from ..functions import (
     SQUARED,
     activate,
     activate_grad,
+    exp_or_inf,
     log1pexp,
 )
 from ..validate import check_batch
@@ -194,9 +195,9 @@ def output_grad(spec, nodes, t):
         elif loss_code == BCE:
             # -1/y and 1/(1-y) written in the logit k: finite where y rounds to 0 or 1
             k = nodes[K + u + j]
-            nodes[HG + u + j] = -(1.0 + math.exp(-k)) if t[j] == 1.0 else 1.0 + math.exp(k)
+            nodes[HG + u + j] = -(1.0 + exp_or_inf(-k)) if t[j] == 1.0 else 1.0 + exp_or_inf(k)
         elif loss_code == CE:
-            nodes[HG + u + j] = -math.exp(lse - nodes[K + u + j]) if j == int(t[0]) else 0.0
+            nodes[HG + u + j] = -exp_or_inf(lse - nodes[K + u + j]) if j == int(t[0]) else 0.0
         else:  # hinge
             nodes[HG + u + j] = -t[j] if 1.0 - t[j] * y > 0.0 else 0.0
     if loss_code == BCE:
