@@ -1,5 +1,5 @@
-"""Files that keep their promises: atomic ``.npz`` saves, and ``.npz`` reads that check
-before they allocate.
+"""Files that keep their promises: atomic saves (``.npz`` models, and every page, picture and
+report a command writes), and ``.npz`` reads that check before they allocate.
 
 A save writes a temporary file in the target's directory, flushes and fsyncs it, and only
 then renames it over the target (``os.replace`` is atomic on POSIX and Windows): an
@@ -20,7 +20,9 @@ import os
 import tempfile
 import zipfile
 import zlib
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Any
 
 import numpy as np
 
@@ -86,17 +88,22 @@ def _new_file_mode(target: str) -> int:
     return 0o644
 
 
-def save_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> str:
-    """Write ``arrays`` as an uncompressed ``.npz`` at ``path``, atomically (see the module
-    docstring). Returns the path written (``.npz`` appended only when there is no suffix)."""
-    target = npz_path(path)
+@contextmanager
+def atomic_write(path: str | os.PathLike) -> Iterator[IO[bytes]]:
+    """Write the file ``path`` atomically: the block writes to a binary file object that is a
+    temporary file beside ``path``; when the block ends normally the file is flushed, fsynced
+    and renamed over ``path`` (keeping an old file's mode). When the block raises (a full disk,
+    a failing writer, Ctrl-C), the temporary file goes and ``path`` is as it was."""
+    target = os.fspath(path)
+    if not isinstance(target, str):
+        target = os.fsdecode(target)
     directory = os.path.dirname(target) or "."
     mode = _new_file_mode(target)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.",
                                suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
@@ -109,6 +116,20 @@ def save_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> str:
             pass
         raise
     _fsync_directory(directory)
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`atomic_write`)."""
+    with atomic_write(path) as fh:
+        fh.write(text.encode("utf-8"))
+
+
+def save_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> str:
+    """Write ``arrays`` as an uncompressed ``.npz`` at ``path``, atomically (see the module
+    docstring). Returns the path written (``.npz`` appended only when there is no suffix)."""
+    target = npz_path(path)
+    with atomic_write(target) as fh:
+        np.savez(fh, **arrays)
     return target
 
 

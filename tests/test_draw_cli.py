@@ -75,7 +75,7 @@ def test_no_example_draws_the_weights(tmp_path):
     (["--max-units", "1"], "max_units=1"),
     (["--example", "lecture", "--weight", "w7"], "weight='w7'"),
     (["--weight", "W0[9,9]"], "out of range"),
-    (["--out", "no/such/dir/net.png"], "cannot write the file"),
+    (["--out", "no/such/dir/net.png"], "the directory 'no/such/dir' does not exist"),
     (["--dpi", "100000"], "--dpi 100000: expected 10 to 1000 dots per inch"),
     (["--dpi", "5"], "--dpi 5: expected 10 to 1000"),
 ])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..files import atomic_write
 from .machine import describe
 
 BIG, SMALL = "784-128-10", "2-3-1"
@@ -201,6 +202,7 @@ def plot(results: dict[str, Any], path: str) -> str | None:
     ax2.grid(True, which="both", alpha=0.3)
     ax2.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    with atomic_write(path) as fh:
+        fig.savefig(fh, format="png", dpi=90)
     return path
 

@@ -8,6 +8,7 @@ import sys
 import time
 from typing import Any
 
+from ..files import check_writable, write_text
 from ..progress import progress_bar
 from . import suite as S
 from .machine import machine
@@ -80,7 +81,13 @@ def run_suite(quick: bool = False, threads: int = 1, out_dir: str = "bench-resul
     ``out_dir``, and return the results."""
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads={threads!r}: expected a positive integer")
-    os.makedirs(out_dir, exist_ok=True)
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(f"out_dir={out_dir!r}: cannot make the directory "
+                         f"({exc.strerror or exc})") from None
+    # a run takes minutes: a place it cannot write is refused before, not after
+    check_writable(os.path.join(out_dir, "bench.json"), "out_dir", ".json")
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
@@ -134,11 +141,9 @@ def run_suite(quick: bool = False, threads: int = 1, out_dir: str = "bench-resul
     if not have_torch:
         results["notes"] = ["torch is not installed: PyTorch rows skipped "
                             "(pip install torch==2.13.0, or the 'bench' extra)"]
-    with open(os.path.join(out_dir, "bench.json"), "w") as f:
-        json.dump(results, f, indent=1)
+    write_text(os.path.join(out_dir, "bench.json"), json.dumps(results, indent=1))
     table = markdown(results)
-    with open(os.path.join(out_dir, "bench.md"), "w") as f:
-        f.write(table + "\n")
+    write_text(os.path.join(out_dir, "bench.md"), table + "\n")
     results["plot"] = plot(results, os.path.join(out_dir, "bench.png"))
     results["table"] = table
     return results

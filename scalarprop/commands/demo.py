@@ -9,15 +9,19 @@ example for each engine with the ratio. Writes the loss curves as a PNG.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
 
 from ..checks.gradcheck import check_gradients
 from ..data import load_synth
-from ..files import check_writable
+from ..files import atomic_write, check_writable
 from ..network import MLP
 from ..train import train
+
+#: the loss-curve picture's formats
+PLOT_FORMATS = (".png", ".svg")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -48,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_plot:
         # the plot comes last: a place it cannot be written is told before the work
         args.out = check_writable(args.out, "--out", ".png")
+        if os.path.splitext(args.out)[1].lower() not in PLOT_FORMATS:
+            raise ValueError(f"--out {args.out!r}: expected a file name ending in .png or .svg")
     t_start = time.perf_counter()
     (X, T), (Xv, Tv), K = load_synth(num_train=args.num_train, num_val=2_000, seed=args.seed)
     print(f"scalarprop demo: {len(X)} training and {len(Xv)} validation examples of the "
@@ -118,6 +124,9 @@ def _plot(hists: dict, out: str) -> None:
     ax.set_title("scalarprop demo: the two engines train the same network")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
+    try:
+        with atomic_write(out) as fh:
+            fig.savefig(fh, format=os.path.splitext(out)[1][1:].lower(), dpi=100)
+    finally:
+        plt.close(fig)
     print(f"loss curves written to {out}")

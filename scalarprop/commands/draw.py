@@ -8,6 +8,7 @@ import os
 import numpy as np
 
 from ..engines import ENGINE_NAMES
+from ..files import atomic_write, check_writable
 from ..plot.network import MAX_UNITS, SHOWS
 from .options import add_source_options, build_network, parse_values, random_targets
 
@@ -57,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     ext = os.path.splitext(args.out)[1].lower()
     if ext not in FORMATS:
         raise ValueError(f"--out {args.out!r}: expected a file name ending in .png or .svg")
+    check_writable(args.out, "--out", ext)
     if not MIN_DPI <= args.dpi <= MAX_DPI:
         # the picture is a few inches wide: beyond this the PNG alone needs gigabytes
         raise ValueError(f"--dpi {args.dpi}: expected {MIN_DPI} to {MAX_DPI} dots per inch")
@@ -84,8 +86,9 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         # no date and fixed ids in an SVG: the same network and example give the same file
-        with matplotlib.rc_context({"svg.hashsalt": "scalarprop"}):
-            fig.savefig(args.out, dpi=args.dpi,
+        with matplotlib.rc_context({"svg.hashsalt": "scalarprop"}), \
+                atomic_write(args.out) as fh:
+            fig.savefig(fh, format=ext[1:], dpi=args.dpi,
                         metadata={"Date": None} if ext == ".svg" else None)
     except OSError as exc:
         raise ValueError(f"--out {args.out!r}: cannot write the file ({exc})") from None

@@ -39,6 +39,7 @@ import numpy as np
 from ..checks.gradcheck import at_kink
 from ..engines import ENGINE_NAMES, get_engine
 from ..explain import explain, lecture_name_of, node_symbol, parse_weight
+from ..files import check_writable, write_text
 from ..network import MLP
 from ..validate import check_batch
 from .layout import MAX_UNITS, columns
@@ -71,11 +72,11 @@ class Explorer:
         return len(self.html.encode("utf-8"))
 
     def save(self, path: str | os.PathLike) -> str:
-        """Write the page to ``path`` (a ``.html`` file); returns the path."""
+        """Write the page to ``path`` (a ``.html`` file), atomically: a failure leaves any
+        previous page there as it was. Returns the path."""
         path = check_out(path)
         try:
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(self.html)
+            write_text(path, self.html)
         except OSError as exc:
             raise ValueError(f"{path!r}: cannot write the page ({exc})") from None
         return path
@@ -134,7 +135,8 @@ def explore(net: MLP, X: Any, T: Any, out: str | os.PathLike | None = None, *,
             (lower ``max_units``); a diverging SGD run (lower ``lr``).
     """
     if out is not None:
-        check_out(out)
+        # the page is written last: a place it cannot be written is refused before the work
+        check_writable(check_out(out), "out", ".html")
     if not isinstance(net, MLP):
         raise ValueError(f"net: expected a scalarprop MLP, got {type(net).__name__}")
     Xc, Tc = check_batch(net, X, T)
