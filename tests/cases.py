@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from scalarprop import MLP
+from scalarprop.autodiff import Op
+from scalarprop.examples import lecture_network
 
 HIDDEN = ("sigmoid", "relu", "tanh", "identity")
 #: (output, loss) pairs the network accepts
@@ -37,3 +39,27 @@ def make_case(hidden: str, output: str, loss: str, depth: int, seed: int = 0, n:
     X = rng.normal(size=(n, d))
     T = targets(loss, n, K, rng)
     return net, X, T
+
+
+def lecture_data(n: int = 5):
+    """The lecture's 2-3-1 network with its example first, then ``n - 1`` random inputs
+    aiming at the same target."""
+    net, x, t = lecture_network()
+    rng = np.random.default_rng(1)
+    X = np.vstack([x, rng.normal(size=(n - 1, 2))])
+    T = np.vstack([t, np.full((n - 1, 1), 12.1)])
+    return net, X, T
+
+
+class Split(Op):
+    """An op with two outputs: the first two entries of ``x`` and the rest."""
+
+    name = "split"
+
+    @staticmethod
+    def forward(context, x):
+        return x[:2].copy(), x[2:].copy()
+
+    @staticmethod
+    def backward(context, ga, gb):
+        return np.concatenate([ga, gb])

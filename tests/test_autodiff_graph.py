@@ -9,6 +9,7 @@ import weakref
 
 import numpy as np
 import pytest
+from cases import Split
 
 from scalarprop import autodiff as ad
 from scalarprop.autodiff import Linear, Module, Op, OpNode, TensorNode
@@ -280,17 +281,6 @@ def test_a_backward_with_wrong_shapes_or_counts_is_reported():
 
 
 def test_an_op_with_two_outputs_one_unused():
-    class Split(Op):
-        name = "split"
-
-        @staticmethod
-        def forward(context, x):
-            return x[:2].copy(), x[2:].copy()
-
-        @staticmethod
-        def backward(context, ga, gb):
-            return np.concatenate([ga, gb])
-
     x = TensorNode(np.arange(5.0))
     a, b = Split.apply(x)
     del b

@@ -5,9 +5,9 @@ sums the walk owns, an unused output)."""
 
 import numpy as np
 import pytest
-from cases import HEADS, HIDDEN, make_case
+from cases import HEADS, HIDDEN, Split, make_case
 
-from scalarprop.autodiff import AutodiffMLP, Op, TensorNode, all_nodes, linear
+from scalarprop.autodiff import AutodiffMLP, TensorNode, all_nodes, linear
 from scalarprop.engines.autodiff.engine import backward_reusing_buffers
 
 rng = np.random.default_rng(0)
@@ -60,17 +60,6 @@ def test_a_node_used_twice_by_one_op_and_by_several_ops():
 
 
 def test_an_unused_output_and_a_shared_gradient():
-    class Split(Op):
-        name = "split"
-
-        @staticmethod
-        def forward(context, x):
-            return x[:2].copy(), x[2:].copy()
-
-        @staticmethod
-        def backward(context, ga, gb):
-            return np.concatenate([ga, gb])
-
     x0 = rng.normal(size=5)
 
     def build():

@@ -8,19 +8,11 @@ import re
 
 import numpy as np
 import pytest
+from cases import lecture_data
 
 import scalarprop as sp
 from scalarprop.cli import main
 from scalarprop.engines import vectorized
-from scalarprop.examples import lecture_network
-
-
-def lecture_data(n: int = 5):
-    net, x, t = lecture_network()
-    rng = np.random.default_rng(1)
-    X = np.vstack([x, rng.normal(size=(n - 1, 2))])
-    T = np.vstack([t, np.full((n - 1, 1), 12.1)])
-    return net, X, T
 
 
 def test_recorded_sgd_matches_an_independent_run_with_the_other_engine():

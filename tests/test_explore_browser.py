@@ -9,10 +9,10 @@ import shutil
 
 import numpy as np
 import pytest
+from cases import lecture_data
 
 import scalarprop as sp
 from scalarprop.engines import vectorized
-from scalarprop.examples import lecture_network
 
 pytestmark = pytest.mark.browser
 
@@ -30,14 +30,6 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
         b.close()
-
-
-def lecture_data(n: int = 5):
-    net, x, t = lecture_network()
-    rng = np.random.default_rng(1)
-    X = np.vstack([x, rng.normal(size=(n - 1, 2))])
-    T = np.vstack([t, np.full((n - 1, 1), 12.1)])
-    return net, X, T
 
 
 @pytest.fixture(scope="module")

@@ -45,21 +45,15 @@ def test_stochastic_steps_follow_the_shuffled_order():
     np.testing.assert_allclose(net.params, ref.params, rtol=1e-13, atol=1e-15)
 
 
-def test_digits_scalar_stochastic_reaches_95_percent():
+@pytest.mark.parametrize("engine,batch_size,epochs,lr", [("scalar", 1, 30, 0.05),
+                                                        ("vectorized", 32, 60, 0.01)])
+def test_digits_stochastic_and_minibatch_reach_95_percent(engine, batch_size, epochs, lr):
     (X, T), (Xv, Tv), K = load_digits()
     net = MLP([64, 32, K], "sigmoid", "softmax", "ce", seed=0)
-    h = train(net, X / 16, T, engine="scalar", batch_size=1, epochs=30, lr=0.05,
+    h = train(net, X / 16, T, engine=engine, batch_size=batch_size, epochs=epochs, lr=lr,
               X_val=Xv / 16, T_val=Tv)
     assert accuracy(net, Xv / 16, Tv) >= 0.95, str(h)
     assert h.val_accuracy[-1] == accuracy(net, Xv / 16, Tv)
-
-
-def test_digits_vectorized_minibatch_reaches_95_percent():
-    (X, T), (Xv, Tv), K = load_digits()
-    net = MLP([64, 32, K], "sigmoid", "softmax", "ce", seed=0)
-    h = train(net, X / 16, T, engine="vectorized", batch_size=32, epochs=60, lr=0.01,
-              X_val=Xv / 16, T_val=Tv)
-    assert accuracy(net, Xv / 16, Tv) >= 0.95, str(h)
 
 
 @pytest.mark.parametrize("sizes,output,loss", [([2, 16, 2], "softmax", "ce"),
