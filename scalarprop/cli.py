@@ -15,6 +15,7 @@ import traceback
 import warnings
 
 from .commands.firstrun import NOTE_ON_STDOUT, announce_compiling
+from .commands.interrupts import interrupts_outside
 
 #: the sub-commands, each a module under scalarprop.commands, in the order --help lists them
 COMMANDS = ("demo", "train", "check", "explain", "draw", "explore", "bench")
@@ -64,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             # a first run compiles the kernels: said once, when it starts
             stream = sys.stdout if args.command in NOTE_ON_STDOUT else sys.stderr
-            with announce_compiling(args.command, stream):
+            # Ctrl-C inside LLVM would be swallowed by a callback: held until it is out
+            with interrupts_outside(), announce_compiling(args.command, stream):
                 return int(args.run(args) or 0)
     except SystemExit:
         raise
