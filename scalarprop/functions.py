@@ -204,3 +204,18 @@ def probability_grad_array(loss: str, Z: np.ndarray, T: np.ndarray) -> np.ndarra
         lse = m + np.log(np.exp(Z - m).sum(axis=1, keepdims=True))
         target = np.arange(Z.shape[1]) == T[:, :1]
         return np.where(target, -np.exp(lse - Z), 0.0)
+
+
+# -- array kernels (one compiled pass where numpy would make one temporary per operator) ------
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def sigmoid_from_exp(K: np.ndarray, H: np.ndarray, D: np.ndarray) -> None:
+    """``H = σ(K)`` and ``D = σ'(K) = h (1 − h)`` over a matrix in one pass, given
+    ``H = e^-|K|`` on entry (numpy's exp is SIMD, a compiled loop calls libm per element):
+    ``1/(1 + e)`` where ``k ≥ 0``, else ``e/(1 + e)``, the numbers of :func:`sigmoid_array`."""
+    for j in range(K.shape[0]):
+        for n in range(K.shape[1]):
+            e = H[j, n]
+            h = (1.0 if K[j, n] >= 0.0 else e) / (1.0 + e)
+            H[j, n] = h
+            D[j, n] = h * (1.0 - h)

@@ -15,6 +15,8 @@ writes ``W∇`` into the flat gradient too.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -39,7 +41,7 @@ def _loss_and_grad_into(net: Any, X: np.ndarray, T: np.ndarray, grad: np.ndarray
     # the body of loss_and_grad for checked arrays, which train_epoch has for every step
     model = AutodiffMLP(net)
     model.grads_into(grad)
-    l = model.loss(TensorNode(X, requires_grad=False, name="x"), T)
+    l = model.fused_loss(TensorNode(X, requires_grad=False, name="x"), T)
     backward_reusing_buffers(l)
     return float(l.value), model.flat_grad()
 
@@ -48,7 +50,7 @@ def loss(net: Any, X: Any, T: Any) -> float:
     """The batch's summed loss: the forward pass alone (parameters as constants)."""
     Xc, Tc = check_batch(net, X, T)
     model = AutodiffMLP(net, requires_grad=False)
-    return float(model.loss(TensorNode(Xc, requires_grad=False, name="x"), Tc).value)
+    return float(model.fused_loss(TensorNode(Xc, requires_grad=False, name="x"), Tc).value)
 
 
 def nodes(net: Any, X: Any, T: Any) -> dict[str, Any]:
@@ -77,26 +79,61 @@ def nodes(net: Any, X: Any, T: Any) -> dict[str, Any]:
 def train_epoch(net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray, batch_size: int,
                 lr: float, step_loss: np.ndarray) -> int:
     """One epoch of gradient descent on checked arrays, one graph per step (the
-    :class:`~scalarprop.engines.Engine` contract)."""
-    params, grad = net.params, np.empty(net.num_params)
-    n = len(order)
-    # examples in a consecutive run: each batch is a view of X, not a gathered copy
-    consecutive = n > 0 and bool(np.array_equal(order, np.arange(order[0], order[0] + n)))
-    for s in range((n + batch_size - 1) // batch_size):
-        if consecutive:
-            rows = slice(order[0] + s * batch_size, order[0] + min(n, (s + 1) * batch_size))
-        else:
-            rows = order[s * batch_size:(s + 1) * batch_size]
-        with np.errstate(all="ignore"):       # a diverging run is reported, not warned
+    :class:`~scalarprop.engines.Engine` contract).
+
+    Each step builds the graph of :meth:`AutodiffMLP.fused_loss` (arrays reused from step to
+    step) and walks it with the step ``θ ← θ − α θ∇`` folded in
+    (:func:`backward_reusing_buffers` with ``step``). A step whose loss is not finite, or
+    parameters that are not finite at the end, send the epoch back to its start and to
+    :func:`checked_epoch`, which stops exactly before the failing step."""
+    start = net.params.copy()
+    model = AutodiffMLP(net)
+    params = model.parameters()
+    failed = False
+    with np.errstate(all="ignore"):           # a diverging run is reported, not warned
+        for s, rows in enumerate(batches(order, batch_size)):
+            x = TensorNode(X[rows], requires_grad=False, name="x")
+            l = model.fused_loss(x, T[rows], reuse=True)
+            backward_reusing_buffers(l, step=params, lr=lr)
+            step_loss[s] = l.value
+            if not math.isfinite(step_loss[s]):
+                failed = True
+                break
+    if not failed and np.isfinite(net.params).all():
+        return -1
+    net.params[:] = start
+    return checked_epoch(net, X, T, order, batch_size, lr, step_loss)
+
+
+def checked_epoch(net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray, batch_size: int,
+                  lr: float, step_loss: np.ndarray) -> int:
+    """:func:`train_epoch` step by step: the loss and gradient of each batch
+    (:func:`loss_and_grad`'s graph), checked before the parameters move."""
+    grad = np.empty(net.num_params)
+    for s, rows in enumerate(batches(order, batch_size)):
+        with np.errstate(all="ignore"):
             step_loss[s], _ = _loss_and_grad_into(net, X[rows], T[rows], grad)
         if not (np.isfinite(step_loss[s]) and np.isfinite(grad).all()):
             return s
         grad *= lr                            # the step α ∇θ, in the gradient's own buffer
-        params -= grad
+        net.params -= grad
     return -1
 
 
-def backward_reusing_buffers(loss: TensorNode) -> None:
+def batches(order: np.ndarray, batch_size: int) -> Iterator[slice | np.ndarray]:
+    """The rows of each batch: ``order[s*B:(s+1)*B]``, as a slice when ``order`` is a run of
+    consecutive examples (each batch is then a view of ``X``, not a gathered copy)."""
+    n = len(order)
+    consecutive = n > 0 and bool(np.array_equal(order, np.arange(order[0], order[0] + n)))
+    for s in range((n + batch_size - 1) // batch_size):
+        if consecutive:
+            yield slice(order[0] + s * batch_size, order[0] + min(n, (s + 1) * batch_size))
+        else:
+            yield order[s * batch_size:(s + 1) * batch_size]
+
+
+def backward_reusing_buffers(loss: TensorNode, step: Sequence[TensorNode] = (),
+                             lr: float = 0.0) -> None:
     """The walk of :func:`.graph.backward` (same order, same sums), allocating less.
 
     * A node with a ``grad_out`` buffer and no gradient yet is offered that buffer: the op
@@ -104,12 +141,22 @@ def backward_reusing_buffers(loss: TensorNode) -> None:
       later contributions are added into it in place.
     * A sum of two contributions is a new array the walk owns, so the next contribution is
       added into it in place.
-    * An output's gradient is handed to its node as soon as the op below it has it."""
+    * An output's gradient is handed to its node as soon as the op below it has it.
+    * ``step``: parameters to move by one gradient-descent step ``θ ← θ − α θ∇`` (``α`` is
+      ``lr``) instead of keeping their gradient. The one op that uses such a parameter (when
+      only one does, once) is offered the step (``context["step"]``: per input, ``α`` or
+      None) and may take it itself, once it no longer needs the old value, returning None
+      for that input (:class:`.fused.Dense` folds it into the gradient's matrix product);
+      any other parameter is stepped by the walk when its gradient is complete. A stepped
+      parameter gets no ``grad``."""
     check_loss(loss)
+    ops = topological_order(loss, gradient_only=True)
+    stepping = {id(p) for p in step}
+    sole = sole_users(ops, stepping) if stepping else set()
     pending: dict[int, np.ndarray] = {id(loss): np.ones_like(loss.value)}
     nodes: dict[int, TensorNode] = {id(loss): loss}
     owned: set[int] = set()     # arrays this walk may add into in place
-    for op in reversed(topological_order(loss, gradient_only=True)):
+    for op in reversed(ops):
         goutputs = []
         for out, shape in zip(op.output_slots, op.output_shapes):
             g = pending.pop(id(out), None) if out is not None else None
@@ -118,9 +165,11 @@ def backward_reusing_buffers(loss: TensorNode) -> None:
             else:
                 out.add_grad(g)
             goutputs.append(g)
-        op.context["grad_out"] = buffers_offered(op, pending)
-        ginputs = input_gradients(op, op.op.backward(op.context, *goutputs))
-        del op.context["grad_out"]
+        context = op.context
+        context["grad_out"] = buffers_offered(op, pending)
+        context["step"] = steps_offered(op, sole, lr) if sole else None
+        ginputs = input_gradients(op, op.op.backward(context, *goutputs))
+        del context["grad_out"], context["step"]
         for node, g in zip(op.inputs, ginputs):
             if g is None:
                 continue
@@ -141,7 +190,28 @@ def backward_reusing_buffers(loss: TensorNode) -> None:
                 pending[key] = np.add(have, g, out=np.empty(have.shape))
                 owned.add(key)
     for key, g in pending.items():      # the leaves (and nodes whose producer needs no grad)
-        nodes[key].add_grad(g)
+        if key in stepping:
+            nodes[key].value -= lr * g
+        else:
+            nodes[key].add_grad(g)
+
+
+def sole_users(ops: list[OpNode], wanted: set[int]) -> set[int]:
+    """The ids among ``wanted`` of the nodes that exactly one op of ``ops`` reads, once."""
+    uses: dict[int, int] = {}
+    for op in ops:
+        for node in op.inputs:
+            key = id(node)
+            if key in wanted:
+                uses[key] = uses.get(key, 0) + 1
+    return {key for key, count in uses.items() if count == 1}
+
+
+def steps_offered(op: OpNode, sole: set[int], lr: float) -> tuple[float | None, ...] | None:
+    """Per input of ``op``, the learning rate of the step it may take itself (a parameter
+    only this op uses), or None; None when there is none."""
+    offered = tuple([lr if id(node) in sole else None for node in op.inputs])
+    return offered if any(a is not None for a in offered) else None
 
 
 def buffers_offered(op: OpNode, pending: dict[int, np.ndarray]

@@ -18,6 +18,7 @@ from ...network import MLP
 from ...validate import check_T, check_X
 from .core import TensorNode
 from .elementwise import relu, sigmoid, tanh
+from .fused import LOSS_OPS, Buffers, dense
 from .losses import LOSSES
 from .modules import Linear, Module
 from .softmax import softmax
@@ -48,6 +49,8 @@ class AutodiffMLP(Module):
         self.layers = [Linear(net.sizes[l], net.sizes[l + 1], W=net.weights(l),
                               b=net.biases(l), name=str(l)) for l in range(net.num_layers)]
         self._grad_buffer: np.ndarray | None = None
+        #: per layer, then for the loss: the arrays :meth:`fused_loss` reuses
+        self.buffers = [Buffers() for _ in range(net.num_layers + 1)]
         if not requires_grad:       # e.g. for finite differences: the loss alone
             for layer in self.layers:
                 layer.W.requires_grad = layer.b.requires_grad = False
@@ -138,6 +141,28 @@ class AutodiffMLP(Module):
         fn, from_logits = LOSSES[self.net.loss]
         k, h = layers[-1]
         l = fn(k if from_logits else h, t)
+        l.name = "loss"
+        return l
+
+    def fused_loss(self, x: TensorNode, t: np.ndarray, reuse: bool = False) -> TensorNode:
+        """The loss of :meth:`loss` from fewer, larger ops (:mod:`.fused`): one ``dense`` op
+        per layer and one op for the loss (absolute and hinge: their ops of :mod:`.losses`),
+        for a checked batch ``x`` and targets packed by ``check_T``. ``reuse``: every array
+        goes into :attr:`buffers`, overwriting the graph built before."""
+        net, L = self.net, len(self.layers)
+        h = x
+        for l, layer in enumerate(self.layers):
+            act = net.hidden if l < L - 1 else net.output
+            if l == L - 1 and (act == "softmax" or net.loss in ("bce", "ce")):
+                act = "identity"        # bce and ce from the logits; softmax is no dense act
+            h = dense(h, layer.W, layer.b, act, self.buffers[l] if reuse else None)
+        if net.output == "softmax" and net.loss != "ce":
+            h = softmax(h)
+        one_op = LOSS_OPS.get(net.loss)
+        if one_op is None:
+            l = LOSSES[net.loss][0](h, t)
+        else:
+            l = one_op.apply(h, t=t, buffers=self.buffers[L] if reuse else None)
         l.name = "loss"
         return l
 
