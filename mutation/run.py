@@ -1,0 +1,200 @@
+"""Mutation testing of the kernels and the checkers with cosmic-ray (docs/mutation-testing.md).
+
+cosmic-ray rewrites one spot of a source file on disk, runs the tests, and puts the file back;
+it mutates every function, the ``@njit`` kernels too. The kernels run uncompiled
+(``NUMBA_DISABLE_JIT=1``), so a mutant costs no compile. Each module gets the tests that reach
+it (measured with coverage), fastest first, and pytest stops at the first failure (``-x``).
+
+Run it in a checkout of its own (it edits ``scalarprop/`` while it runs)::
+
+    python mutation/run.py init [--sample F]     # one session per module, in mutation/sessions/
+    python mutation/run.py exec --minutes 14     # the pending mutants, for at most 14 minutes
+    python mutation/run.py report [--survivors]  # per module and group; every survivor
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SESSIONS = ROOT / "mutation" / "sessions"
+
+SCALAR = ["test_lecture_numbers", "test_overflow_uncompiled", "test_scalar_fast", "test_engines"]
+FAST = ["test_scalar_fast_widths", "test_scalar_blocked", "test_scalar_fast"]
+VECTORIZED = ["test_lecture_numbers", "test_testing_network", "test_vectorized_fast",
+              "test_engines"]
+GRADCHECK = ["test_checks_say_no", "test_reports", "test_testing", "test_testing_network",
+             "test_fd_rates", "test_validation", "test_testing_beyond", "test_engines"]
+COMPARISON = ["test_compare_engines_says_no", "test_reports", "test_lecture_numbers",
+              "test_engines"]
+TESTING = ["test_testing", "test_checks_say_no", "test_reports", "test_testing_beyond",
+           "test_testing_network"]
+AUTODIFF = ["test_autodiff_ops", "test_autodiff_walks", "test_autodiff_graph",
+            "test_autodiff_engine"]
+
+#: file group -> module (under scalarprop/) -> the test files that reach it
+GROUPS: dict[str, dict[str, list[str]]] = {
+    "kernels": {"engines/scalar.py": SCALAR, "engines/scalar_fast.py": FAST,
+                "engines/vectorized.py": VECTORIZED},
+    "checkers": {"checks/gradcheck.py": GRADCHECK, "checks/comparison.py": COMPARISON},
+    "testing": {f"checks/testing/{name}.py": TESTING + extra for name, extra in (
+        ("arguments", []), ("asserts", []), ("complex_step", []),
+        ("differences", ["test_fd_rates"]), ("directional", []), ("evaluator", []),
+        ("report", []), ("second_order", []), ("strategies", ["test_hypothesis"]))},
+    "autodiff": {f"engines/autodiff/{name}.py": AUTODIFF for name in (
+        "arithmetic", "elementwise", "reductions", "losses", "softmax")},
+}
+
+# one mutation per operator, as mutmut makes them: + to -, * to /, < to <=, == to !=, a number
+# +1 and -1, a condition negated, a loop run zero times, True to False, and to or, ...; not the
+# bit operators (a float refuses them at once), not the removal of a decorator (@njit is a
+# no-op uncompiled), not cosmic-ray's variable swaps
+KEPT = ("ReplaceBinaryOperator_(Add_Sub|Sub_Add|Mul_Div|Div_Mul|FloorDiv_Div|Mod_FloorDiv|Pow_Mul)"
+        "|ReplaceComparisonOperator_(Lt_LtE|LtE_Lt|Gt_GtE|GtE_Gt|Eq_NotEq|NotEq_Eq|Is_IsNot"
+        "|IsNot_Is)|ReplaceUnaryOperator_Delete_(USub|Not)|AddNot|ReplaceTrueWithFalse"
+        "|ReplaceFalseWithTrue|ReplaceAndWithOr|ReplaceOrWithAnd|ReplaceBreakWithContinue"
+        "|ReplaceContinueWithBreak|NumberReplacer|ZeroIterationForLoop|ExceptionReplacer")
+
+CONFIG = """[cosmic-ray]
+module-path = "scalarprop/{module}"
+timeout = {timeout}
+excluded-modules = []
+test-command = "env NUMBA_DISABLE_JIT=1 {python} -m pytest -x -q -p no:cacheprovider -o addopts= {tests}"
+
+[cosmic-ray.distributor]
+name = "local"
+
+[cosmic-ray.filters.operators-filter]
+exclude-operators = ['core/(?!({kept})$)']
+"""
+
+
+def stem(module: str) -> str:
+    return module.replace("/", ".").removesuffix(".py")
+
+
+def modules(group: str | None) -> list[tuple[str, str, list[str]]]:
+    return [(g, m, tests) for g, mods in GROUPS.items() if group in (None, g)
+            for m, tests in mods.items()]
+
+
+def init(args: argparse.Namespace) -> None:
+    SESSIONS.mkdir(parents=True, exist_ok=True)
+    for _, module, tests in modules(args.group):
+        config = SESSIONS / f"{stem(module)}.toml"
+        db = SESSIONS / f"{stem(module)}.sqlite"
+        config.write_text(CONFIG.format(module=module, timeout=args.timeout, python=sys.executable,
+                                        tests=" ".join(f"tests/{t}.py" for t in tests),
+                                        kept=KEPT))
+        db.unlink(missing_ok=True)
+        subprocess.run(["cosmic-ray", "init", str(config), str(db)], check=True, cwd=ROOT)
+        subprocess.run(["cr-filter-operators", str(db), str(config)], check=True, cwd=ROOT)
+        if args.sample < 1.0:
+            sample(db, args.sample, args.seed)
+
+
+def sample(db: Path, fraction: float, seed: int) -> None:
+    """Keep a seeded random ``fraction`` of the pending mutants; mark the rest skipped."""
+    con = sqlite3.connect(db)
+    rows = con.execute(
+        "select m.job_id, m.start_pos_row, m.start_pos_col, m.operator_name, m.occurrence "
+        "from mutation_specs m left join work_results r on m.job_id = r.job_id "
+        "where r.job_id is null").fetchall()
+    rows.sort(key=lambda r: r[1:])      # job ids are random: order by place and operator
+    keep = set(random.Random(seed).sample(range(len(rows)), round(fraction * len(rows))))
+    con.executemany("insert into work_results (worker_outcome, output, test_outcome, diff, job_id)"
+                    " values ('SKIPPED', 'not in the sample', NULL, NULL, ?)",
+                    [(r[0],) for i, r in enumerate(rows) if i not in keep])
+    con.commit()
+
+
+def pending(db: Path) -> int:
+    con = sqlite3.connect(db)
+    return con.execute("select count(*) from work_items w left join work_results r "
+                       "on w.job_id = r.job_id where r.job_id is null").fetchone()[0]
+
+
+def execute(args: argparse.Namespace) -> None:
+    """Run pending mutants until ``--minutes`` are spent. A session cut short is stopped with
+    SIGINT, which cosmic-ray answers by putting the mutated file back."""
+    end = time.monotonic() + 60 * args.minutes
+    for _, module, _ in modules(args.group):
+        db = SESSIONS / f"{stem(module)}.sqlite"
+        left = end - time.monotonic()
+        if pending(db) == 0:
+            continue
+        if left < 30:
+            break
+        print(f"{module}: {pending(db)} pending", flush=True)
+        subprocess.run(["timeout", "-s", "INT", str(int(left)), "cosmic-ray", "exec",
+                        str(SESSIONS / f"{stem(module)}.toml"), str(db)], cwd=ROOT)
+    dirty = subprocess.run(["git", "status", "--porcelain", "scalarprop"], cwd=ROOT,
+                           capture_output=True, text=True).stdout
+    if dirty:
+        sys.exit(f"scalarprop/ was left changed (restore it with git checkout):\n{dirty}")
+
+
+def results(db: Path) -> list[tuple]:
+    con = sqlite3.connect(db)
+    return con.execute(
+        "select m.start_pos_row, m.operator_name, r.worker_outcome, r.test_outcome, r.diff, "
+        "r.output from mutation_specs m join work_results r on m.job_id = r.job_id").fetchall()
+
+
+def report(args: argparse.Namespace) -> None:
+    total = {}
+    print(f"{'module':40} {'mutants':>8} {'killed':>7} {'survived':>8} {'score':>7} {'left':>5}")
+    for group, module, _ in modules(args.group):
+        db = SESSIONS / f"{stem(module)}.sqlite"
+        rows = [r for r in results(db) if r[2] == "NORMAL"]
+        killed = sum(r[3] == "KILLED" for r in rows)
+        left = pending(db)
+        t = total.setdefault(group, [0, 0, 0])
+        t[0] += len(rows)
+        t[1] += killed
+        t[2] += left
+        print(f"{module:40} {len(rows):8} {killed:7} {len(rows) - killed:8} "
+              f"{100 * killed / max(len(rows), 1):6.1f}% {left:5}")
+        if args.survivors:
+            for row, op, _, outcome, diff, _ in sorted(rows):
+                if outcome != "KILLED":
+                    lines = [d for d in diff.splitlines() if d[:1] in "+-" and d[:3] not in
+                             ("---", "+++")]
+                    print(f"    {module}:{row} {op.removeprefix('core/')}: "
+                          + " => ".join(d[1:].strip() for d in lines))
+    for group, (n, killed, left) in total.items():
+        print(f"{group:40} {n:8} {killed:7} {n - killed:8} {100 * killed / max(n, 1):6.1f}% "
+              f"{left:5}")
+    n = sum(t[0] for t in total.values())
+    killed = sum(t[1] for t in total.values())
+    print(f"{'all':40} {n:8} {killed:7} {n - killed:8} {100 * killed / max(n, 1):6.1f}%")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(required=True)
+    p = sub.add_parser("init")
+    p.add_argument("--sample", type=float, default=1.0, help="fraction of mutants to run")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds per mutant")
+    p.set_defaults(run=init)
+    p = sub.add_parser("exec")
+    p.add_argument("--minutes", type=float, default=14.0)
+    p.set_defaults(run=execute)
+    p = sub.add_parser("report")
+    p.add_argument("--survivors", action="store_true")
+    p.set_defaults(run=report)
+    for p in sub.choices.values():
+        p.add_argument("--group", choices=list(GROUPS))
+    args = parser.parse_args()
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()
