@@ -61,11 +61,12 @@ KEPT = ("ReplaceBinaryOperator_(Add_Sub|Sub_Add|Mul_Div|Div_Mul|FloorDiv_Div|Mod
         "|ReplaceFalseWithTrue|ReplaceAndWithOr|ReplaceOrWithAnd|ReplaceBreakWithContinue"
         "|ReplaceContinueWithBreak|NumberReplacer|ZeroIterationForLoop|ExceptionReplacer")
 
+PYTEST = f"{sys.executable} -m pytest -x -q -p no:cacheprovider -o addopts="
 CONFIG = """[cosmic-ray]
 module-path = "scalarprop/{module}"
 timeout = {timeout}
 excluded-modules = []
-test-command = "env NUMBA_DISABLE_JIT=1 {python} -m pytest -x -q -p no:cacheprovider -o addopts= {tests}"
+test-command = "env NUMBA_DISABLE_JIT=1 PYTHONPATH={root} {pytest} {tests}"
 
 [cosmic-ray.distributor]
 name = "local"
@@ -89,9 +90,9 @@ def init(args: argparse.Namespace) -> None:
     for _, module, tests in modules(args.group):
         config = SESSIONS / f"{stem(module)}.toml"
         db = SESSIONS / f"{stem(module)}.sqlite"
-        config.write_text(CONFIG.format(module=module, timeout=args.timeout, python=sys.executable,
-                                        tests=" ".join(f"tests/{t}.py" for t in tests),
-                                        kept=KEPT))
+        config.write_text(CONFIG.format(module=module, timeout=args.timeout, root=ROOT,
+                                        pytest=PYTEST, kept=KEPT,
+                                        tests=" ".join(f"tests/{t}.py" for t in tests)))
         db.unlink(missing_ok=True)
         subprocess.run(["cosmic-ray", "init", str(config), str(db)], check=True, cwd=ROOT)
         subprocess.run(["cr-filter-operators", str(db), str(config)], check=True, cwd=ROOT)
