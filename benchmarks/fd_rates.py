@@ -37,6 +37,7 @@ import numpy as np
 
 from scalarprop import MLP, check_gradients, vectorized
 from scalarprop.bench.machine import cpu_summary
+from scalarprop.commands.options import random_targets
 from scalarprop.functions import HIDDEN, LOSS_OUTPUTS
 
 HEADS = [(output, loss) for loss, outputs in LOSS_OUTPUTS.items() for output in outputs]
@@ -49,16 +50,6 @@ RULES = {"auto": {}, "fixed": {"atol": 1e-5, "rtol": 1e-3}}
 RESOLUTION = 1e-12
 
 
-def targets(loss: str, n: int, K: int, rng: np.random.Generator) -> np.ndarray:
-    if loss == "ce":
-        return rng.integers(0, K, size=n)
-    if loss == "bce":
-        return rng.integers(0, 2, size=(n, K)).astype(float)
-    if loss == "hinge":
-        return rng.choice([-1.0, 1.0], size=(n, 1))
-    return rng.normal(size=(n, K))
-
-
 def random_case(i: int, seed: int) -> tuple[MLP, np.ndarray, np.ndarray, float]:
     """Network ``i``: combination ``i mod 108``, everything else drawn from the seed."""
     hidden, output, loss, depth = COMBOS[i % len(COMBOS)]
@@ -69,7 +60,7 @@ def random_case(i: int, seed: int) -> tuple[MLP, np.ndarray, np.ndarray, float]:
     net = MLP(sizes, hidden, output, loss, seed=int(rng.integers(2**31)))
     net.params[:] = rng.normal(scale=scale, size=net.num_params)
     n = int(rng.integers(1, 6))
-    return net, rng.normal(size=(n, sizes[0])), targets(loss, n, K, rng), scale
+    return net, rng.normal(size=(n, sizes[0])), random_targets(net, n, rng), scale
 
 
 def seeded(defect: str, net: MLP, grad: np.ndarray, rng: np.random.Generator

@@ -133,8 +133,10 @@ def execute(args: argparse.Namespace) -> None:
         if left < 30:
             break
         print(f"{module}: {pending(db)} pending", flush=True)
-        subprocess.run(["timeout", "-s", "INT", str(int(left)), "cosmic-ray", "exec",
-                        str(SESSIONS / f"{stem(module)}.toml"), str(db)], cwd=ROOT)
+        done = subprocess.run(["timeout", "-s", "INT", str(int(left)), "cosmic-ray", "exec",
+                               str(SESSIONS / f"{stem(module)}.toml"), str(db)], cwd=ROOT)
+        if done.returncode != 0:        # out of time, or interrupted
+            break
     dirty = subprocess.run(["git", "status", "--porcelain", "scalarprop"], cwd=ROOT,
                            capture_output=True, text=True).stdout
     if dirty:

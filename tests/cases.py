@@ -6,6 +6,7 @@ import numpy as np
 
 from scalarprop import MLP
 from scalarprop.autodiff import Op
+from scalarprop.commands.options import random_targets
 from scalarprop.examples import lecture_network
 
 HIDDEN = ("sigmoid", "relu", "tanh", "identity")
@@ -18,16 +19,6 @@ HEADS = (
 SMOOTH_HEADS = tuple((o, l) for o, l in HEADS if l in ("squared", "bce", "ce"))
 
 
-def targets(loss: str, n: int, K: int, rng: np.random.Generator) -> np.ndarray:
-    if loss == "ce":
-        return rng.integers(0, K, size=n)
-    if loss == "bce":
-        return rng.integers(0, 2, size=(n, K)).astype(float)
-    if loss == "hinge":
-        return rng.choice([-1.0, 1.0], size=(n, 1))
-    return rng.normal(size=(n, K))
-
-
 def make_case(hidden: str, output: str, loss: str, depth: int, seed: int = 0, n: int = 5,
               width: int = 4, d: int = 3):
     """A random network with ``depth`` hidden layers, non-zero biases, and a batch for it."""
@@ -37,7 +28,7 @@ def make_case(hidden: str, output: str, loss: str, depth: int, seed: int = 0, n:
     net = MLP(sizes, hidden, output, loss, seed=seed)
     net.params[:] += rng.normal(scale=0.3, size=net.num_params)
     X = rng.normal(size=(n, d))
-    T = targets(loss, n, K, rng)
+    T = random_targets(net, n, rng)
     return net, X, T
 
 

@@ -1,11 +1,12 @@
 """Random architectures, weights and batches: the engines agree and pass finite differences."""
 
 import numpy as np
-from cases import HEADS, HIDDEN, targets
+from cases import HEADS, HIDDEN
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scalarprop import MLP, check_gradients, compare_engines
+from scalarprop.commands.options import random_targets
 
 
 @st.composite
@@ -23,7 +24,7 @@ def cases(draw):
     net = MLP([d, *widths, K], hidden, output, loss, seed=seed)
     net.params[:] = rng.normal(scale=scale, size=net.num_params)
     X = rng.normal(scale=scale, size=(n, d))
-    return net, X, targets(loss, n, K, rng)
+    return net, X, random_targets(net, n, rng)
 
 
 @settings(max_examples=60, deadline=None)

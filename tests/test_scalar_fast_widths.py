@@ -10,9 +10,9 @@ forward rows and the fused backward-update run), with odd and even output counts
 
 import numpy as np
 import pytest
-from cases import targets
 
 from scalarprop import MLP, scalar, scalar_fast
+from scalarprop.commands.options import random_targets
 from scalarprop.engines.scalar_fast import LONG_ROW
 from scalarprop.memory import aligned_copy
 from scalarprop.validate import check_batch
@@ -40,7 +40,7 @@ def case(sizes, head, hidden="tanh", n=24, seed=0):
     rng = np.random.default_rng(seed)
     net.params[:] += rng.normal(scale=0.05, size=net.num_params)
     X = rng.normal(size=(n, sizes[0]))
-    T = targets(loss, n, sizes[-1], rng)
+    T = random_targets(net, n, rng)
     return (net, *check_batch(net, X, T))
 
 
