@@ -96,8 +96,23 @@ def init(args: argparse.Namespace) -> None:
         db.unlink(missing_ok=True)
         subprocess.run(["cosmic-ray", "init", str(config), str(db)], check=True, cwd=ROOT)
         subprocess.run(["cr-filter-operators", str(db), str(config)], check=True, cwd=ROOT)
+        skip_decorators(db, ROOT / "scalarprop" / module)
         if args.sample < 1.0:
             sample(db, args.sample, args.seed)
+
+
+def skip_decorators(db: Path, source: Path) -> None:
+    """Mark skipped the mutants of a decorator's arguments: ``@njit(cache=True, nogil=True,
+    parallel=True)`` choose how Numba compiles, and uncompiled they change nothing."""
+    lines = source.read_text().splitlines()
+    con = sqlite3.connect(db)
+    rows = con.execute(
+        "select m.job_id, m.start_pos_row from mutation_specs m left join work_results r "
+        "on m.job_id = r.job_id where r.job_id is null").fetchall()
+    con.executemany("insert into work_results (worker_outcome, output, test_outcome, diff, job_id)"
+                    " values ('SKIPPED', 'decorator argument', NULL, NULL, ?)",
+                    [(job,) for job, row in rows if lines[row - 1].lstrip().startswith("@")])
+    con.commit()
 
 
 def sample(db: Path, fraction: float, seed: int) -> None:
@@ -152,18 +167,22 @@ def results(db: Path) -> list[tuple]:
 
 def report(args: argparse.Namespace) -> None:
     total = {}
-    print(f"{'module':40} {'mutants':>8} {'killed':>7} {'survived':>8} {'score':>7} {'left':>5}")
+    print(f"{'module':40} {'mutants':>8} {'killed':>7} {'survived':>8} {'score':>7} "
+          f"{'left':>5} {'@':>5}")
     for group, module, _ in modules(args.group):
         db = SESSIONS / f"{stem(module)}.sqlite"
-        rows = [r for r in results(db) if r[2] == "NORMAL"]
+        everything = results(db)
+        rows = [r for r in everything if r[2] == "NORMAL"]
+        decorators = sum(r[5] == "decorator argument" for r in everything)
         killed = sum(r[3] == "KILLED" for r in rows)
         left = pending(db)
-        t = total.setdefault(group, [0, 0, 0])
+        t = total.setdefault(group, [0, 0, 0, 0])
         t[0] += len(rows)
         t[1] += killed
         t[2] += left
+        t[3] += decorators
         print(f"{module:40} {len(rows):8} {killed:7} {len(rows) - killed:8} "
-              f"{100 * killed / max(len(rows), 1):6.1f}% {left:5}")
+              f"{100 * killed / max(len(rows), 1):6.1f}% {left:5} {decorators:5}")
         if args.survivors:
             for row, op, _, outcome, diff, _ in sorted(rows):
                 if outcome != "KILLED":
@@ -171,9 +190,9 @@ def report(args: argparse.Namespace) -> None:
                              ("---", "+++")]
                     print(f"    {module}:{row} {op.removeprefix('core/')}: "
                           + " => ".join(d[1:].strip() for d in lines))
-    for group, (n, killed, left) in total.items():
+    for group, (n, killed, left, decorators) in total.items():
         print(f"{group:40} {n:8} {killed:7} {n - killed:8} {100 * killed / max(n, 1):6.1f}% "
-              f"{left:5}")
+              f"{left:5} {decorators:5}")
     n = sum(t[0] for t in total.values())
     killed = sum(t[1] for t in total.values())
     print(f"{'all':40} {n:8} {killed:7} {n - killed:8} {100 * killed / max(n, 1):6.1f}%")
