@@ -10,6 +10,7 @@ Run it in a checkout of its own (it edits ``scalarprop/`` while it runs)::
     python mutation/run.py init [--sample F]     # one session per module, in mutation/sessions/
     python mutation/run.py exec --minutes 14     # the pending mutants, for at most 14 minutes
     python mutation/run.py report [--survivors]  # per module and group; every survivor
+    python mutation/run.py retry                 # the survivors again, after new tests
 """
 
 from __future__ import annotations
@@ -85,14 +86,21 @@ def modules(group: str | None) -> list[tuple[str, str, list[str]]]:
             for m, tests in mods.items()]
 
 
+def write_config(group: str, module: str, tests: list[str], timeout: float) -> Path:
+    """The session's configuration; the group's tests/test_mutants_<group>.py run first."""
+    first = [f"test_mutants_{group}"] if (ROOT / f"tests/test_mutants_{group}.py").exists() else []
+    config = SESSIONS / f"{stem(module)}.toml"
+    config.write_text(CONFIG.format(module=module, timeout=timeout, root=ROOT, pytest=PYTEST,
+                                    kept=KEPT,
+                                    tests=" ".join(f"tests/{t}.py" for t in first + tests)))
+    return config
+
+
 def init(args: argparse.Namespace) -> None:
     SESSIONS.mkdir(parents=True, exist_ok=True)
-    for _, module, tests in modules(args.group):
-        config = SESSIONS / f"{stem(module)}.toml"
+    for group, module, tests in modules(args.group):
+        config = write_config(group, module, tests, args.timeout)
         db = SESSIONS / f"{stem(module)}.sqlite"
-        config.write_text(CONFIG.format(module=module, timeout=args.timeout, root=ROOT,
-                                        pytest=PYTEST, kept=KEPT,
-                                        tests=" ".join(f"tests/{t}.py" for t in tests)))
         db.unlink(missing_ok=True)
         subprocess.run(["cosmic-ray", "init", str(config), str(db)], check=True, cwd=ROOT)
         subprocess.run(["cr-filter-operators", str(db), str(config)], check=True, cwd=ROOT)
@@ -128,6 +136,16 @@ def sample(db: Path, fraction: float, seed: int) -> None:
                     " values ('SKIPPED', 'not in the sample', NULL, NULL, ?)",
                     [(r[0],) for i, r in enumerate(rows) if i not in keep])
     con.commit()
+
+
+def retry(args: argparse.Namespace) -> None:
+    """The survivors again, against the tests as they are now (new tests kill some)."""
+    for group, module, tests in modules(args.group):
+        write_config(group, module, tests, args.timeout)
+        con = sqlite3.connect(SESSIONS / f"{stem(module)}.sqlite")
+        con.execute("delete from work_results where test_outcome = 'SURVIVED'")
+        con.commit()
+        skip_decorators(SESSIONS / f"{stem(module)}.sqlite", ROOT / "scalarprop" / module)
 
 
 def pending(db: Path) -> int:
@@ -206,6 +224,9 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per mutant")
     p.set_defaults(run=init)
+    p = sub.add_parser("retry")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds per mutant")
+    p.set_defaults(run=retry)
     p = sub.add_parser("exec")
     p.add_argument("--minutes", type=float, default=14.0)
     p.set_defaults(run=execute)
