@@ -7,14 +7,14 @@ bounds): the number of arguments, their sizes, dtypes and finiteness, ``wrt`` an
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from ...memory import aligned_empty
-from . import batch, codegen, fused, ops, tape
+from . import batch, codegen, tape, training
+from .arguments import argument_names, as_indices, check_array, check_rows, check_sizes
 from .program import Program, build
 from .source import render, render_forward
 from .trace import trace
@@ -186,53 +186,7 @@ class CompiledFunction:
         ``θ ← θ − lr · ∇θ`` after every ``batch_size`` rows (1: per example), for the
         arguments ``wrt`` (float64 arrays, updated in place). Rows are visited in ``order``
         (default: 0, 1, ...). Returns each step's summed loss."""
-        self.require_scalar("sgd_epoch")
-        marks = self.check_batched(batched)
-        if not marks:
-            raise ValueError("sgd_epoch: batched= must name the arguments that hold the rows")
-        arrays = self.check_args(args, marks)
-        which = self.check_wrt(wrt, marks)
-        for j in which:
-            a = args[j]
-            if not (isinstance(a, np.ndarray) and a.dtype == np.float64
-                    and a.flags.c_contiguous and a.flags.writeable):
-                raise ValueError(f"sgd_epoch: argument {j} ({self.arg_names[j]}) is updated "
-                                 "in place, so it must be a writable C-contiguous float64 "
-                                 "numpy array")
-        if not (isinstance(lr, (int, float)) and np.isfinite(lr) and lr > 0):
-            raise ValueError(f"sgd_epoch: lr must be a positive number, got {lr!r}")
-        v, B, cols = self.batch_slots(arrays, marks)
-        n = B[0].shape[0]
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-                or batch_size < 1:
-            raise ValueError(f"sgd_epoch: batch_size must be a positive int, got {batch_size!r}")
-        rows = check_order(order, n)
-        step_loss = np.zeros((len(rows) + batch_size - 1) // batch_size)
-        p = self.program
-        g = np.zeros(p.num_slots)
-        need, out, wrt_slots = self.need(which), int(p.outputs[0]), self.slots(which)
-        failed = -2
-        # the fused epoch pays off where rows are long (on a 2-3-1 network it is slower)
-        long_runs = len(p.runs) > 0 and int(p.runs[:, 2].max()) >= tape.SHORT
-        if batch_size == 1 and long_runs and self.direct_update(which):
-            start = v[wrt_slots]
-            look, ahead_arg = self.lookahead(which, marks)
-            failed = fused.sgd_epoch_direct(
-                p.ins, p.cst, p.runs, p.first, v, g, need, out, B, cols, wrt_slots, rows,
-                float(lr), step_loss, look, ahead_arg, np.zeros(len(look)),
-                np.zeros(len(look), bool))
-            if failed != -1:        # something overflowed: replay, stopping before it
-                v[wrt_slots] = start
-                failed = -2
-        if failed == -2:
-            failed = batch.sgd_epoch(p.ins, p.cst, p.runs, p.first, v, g, need, out, B, cols,
-                                     wrt_slots, rows, int(batch_size), float(lr), step_loss)
-        for j in which:
-            args[j][...] = v[p.offsets[j]:p.offsets[j + 1]]
-        if failed >= 0:
-            raise ValueError(f"sgd_epoch: step {failed}: the loss or gradient is not finite; "
-                             "the parameters hold their values from before that step")
-        return step_loss
+        return training.sgd_epoch(self, args, lr, wrt, batched, batch_size, order)
 
     def nodes(self, *args: Any) -> dict[str, np.ndarray]:
         """Every slot's value after one forward pass (``"value"``) and its gradient, the
@@ -322,55 +276,14 @@ class CompiledFunction:
         return self._need[which]
 
     def direct_update(self, which: tuple[int, ...]) -> bool:
-        """Can per-example SGD update the parameters inside the backward walk? Yes when each
-        is used at most once, as one side of a DOT whose other side is not a parameter: its
-        old value is then needed by nobody after its own gradient is known."""
-        p = self.program
-        param = np.zeros(p.num_slots, dtype=bool)
-        param[self.slots(which)] = True
-        if param[p.outputs].any() or (p.outputs < p.first).any():
-            return False
-        arity = np.zeros(p.num_ops, dtype=np.int64)
-        codes = p.ins[:, 0]
-        arity[np.isin(codes, ops.UNARY)] = 1
-        arity[np.isin(codes, ops.BINARY)] = 2
-        arity[codes == ops.WHERE] = 3
-        for col in (1, 2, 3):
-            used = p.ins[arity >= col, col]
-            if param[used].any():
-                return False
-        if len(p.runs) == 0:
-            return True
-        starts, lengths = p.runs[:, :2], p.runs[:, 2]
-        if (param[starts[:, 0]] & param[starts[:, 1]]).any():
-            return False
-        offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        used = np.concatenate([np.repeat(starts[:, 0], lengths) + offsets,
-                               np.repeat(starts[:, 1], lengths) + offsets])
-        counts = np.bincount(used[param[used]], minlength=p.num_slots)
-        return bool(counts.max(initial=0) <= 1)
+        """Can per-example SGD update the parameters ``which`` inside the backward walk (see
+        :func:`training.direct_update`)?"""
+        return training.direct_update(self.program, self.slots(which))
 
     def lookahead(self, which: tuple[int, ...], marks: tuple[int, ...]
                   ) -> tuple[np.ndarray, int]:
-        """Which long runs the fused epoch multiplies with the next row ahead: those with a
-        parameter on one side and, on the other, the batched argument that has the most such
-        runs (one row read ahead per example). Returns, per run, the column it starts at in
-        that argument (else -1), and the argument's position among the batched ones."""
-        p = self.program
-        look = np.full(len(p.runs), -1, dtype=np.int64)
-        if len(p.runs) == 0 or not marks:
-            return look, 0
-        param = np.zeros(p.num_slots, dtype=bool)
-        param[self.slots(which)] = True
-        q = p.runs[:, 1]
-        eligible = (p.runs[:, 2] >= tape.SHORT) & param[p.runs[:, 0]]
-        counts = [int((eligible & (q >= p.offsets[j]) & (q < p.offsets[j + 1])).sum())
-                  for j in marks]
-        best = int(np.argmax(counts))
-        j = marks[best]
-        chosen = eligible & (q >= p.offsets[j]) & (q < p.offsets[j + 1])
-        look[chosen] = q[chosen] - p.offsets[j]
-        return look, best
+        """The runs the fused epoch multiplies with the next row (:func:`training.lookahead`)."""
+        return training.lookahead(self.program, self.slots(which), marks)
 
     def seed(self, t: Any, which: tuple[int, ...], wrt: Wrt, name: str) -> np.ndarray:
         parts = t if isinstance(wrt, tuple) else (t,)
@@ -390,84 +303,3 @@ class CompiledFunction:
     def outputs_of(self, v: np.ndarray) -> Any:
         out = v[self.program.outputs]
         return out.copy() if self.vector else float(out[0])
-
-
-# -- argument checks (no kernel sees unchecked input) ----------------------------------------
-
-
-def check_sizes(sizes: Sequence[int]) -> tuple[int, ...]:
-    if not sizes:
-        raise ValueError("compile(fn, *sizes): give the size of each argument, e.g. "
-                         "compile(f, 1) for f(x) with one scalar in x")
-    for j, s in enumerate(sizes):
-        if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1:
-            raise ValueError(f"sizes[{j}] = {s!r}: each size must be a positive int")
-    return tuple(int(s) for s in sizes)
-
-
-def as_float_array(a: Any, label: str) -> np.ndarray:
-    arr = np.asarray(a)
-    if arr.dtype.kind not in "fiu":
-        raise ValueError(f"{label}: expected real numbers, got dtype {arr.dtype}")
-    arr = np.ascontiguousarray(arr, dtype=np.float64)
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        where = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"{label}: not finite ({arr[where]}) at index {list(where)}")
-    return arr
-
-
-def check_array(a: Any, label: str, size: int) -> np.ndarray:
-    arr = as_float_array(a, label)
-    if arr.shape != (size,):
-        raise ValueError(f"{label}: expected {size} number(s), shape ({size},), got shape "
-                         f"{arr.shape}")
-    return arr
-
-
-def check_rows(a: Any, label: str, size: int) -> np.ndarray:
-    arr = as_float_array(a, label)
-    if arr.ndim == 1 and size == 1:
-        arr = arr.reshape(-1, 1)
-    if arr.ndim != 2 or arr.shape[1] != size or arr.shape[0] == 0:
-        raise ValueError(f"{label} is batched: expected rows of {size}, shape (N, {size}) "
-                         f"with N >= 1, got shape {arr.shape}")
-    return arr
-
-
-def check_order(order: Any, n: int) -> np.ndarray:
-    if order is None:
-        return np.arange(n, dtype=np.int64)
-    arr = np.asarray(order)
-    if arr.ndim != 1 or arr.dtype.kind not in "iu" or arr.size == 0:
-        raise ValueError(f"order: expected a non-empty 1-D array of row indices, got {arr!r}")
-    if arr.min() < 0 or arr.max() >= n:
-        raise ValueError(f"order: row indices must lie in [0, {n}), got {arr.min()}.."
-                         f"{arr.max()}")
-    return arr.astype(np.int64)
-
-
-def as_indices(x: Any, name: str, n: int) -> tuple[int, ...]:
-    items = x if isinstance(x, (tuple, list)) else (x,)
-    out = []
-    for i in items:
-        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
-            raise ValueError(f"{name}={x!r}: expected argument positions (ints)")
-        if not 0 <= i < n:
-            raise ValueError(f"{name}={x!r}: argument {i} out of range; the function takes "
-                             f"{n} argument(s), 0..{n - 1}")
-        if i in out:
-            raise ValueError(f"{name}={x!r}: argument {i} named twice")
-        out.append(int(i))
-    return tuple(out)
-
-
-def argument_names(fn: Callable[..., Any], n: int) -> list[str]:
-    try:
-        params = list(inspect.signature(fn).parameters.values())
-    except (TypeError, ValueError):
-        params = []
-    names = [q.name for q in params if q.kind in (q.POSITIONAL_ONLY, q.POSITIONAL_OR_KEYWORD)]
-    if len(names) < n:
-        names += [f"arg{j}" for j in range(len(names), n)]
-    return names[:n]

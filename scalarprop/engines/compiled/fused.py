@@ -9,8 +9,9 @@ known. So:
   found: no gradient buffer for the parameters, no separate sweep to apply it;
 - a run whose other side is a batched input (a first-layer weight row times ``x``) is updated
   and, in the same sweep, multiplied with the NEXT example's ``x``: that example's forward
-  finds the run's product computed (``ahead``), and ``W`` is read and written once per example
-  instead of read twice and written once.
+  finds the run's product computed (``ahead``, in a scratch slot of ``v`` that the plain
+  forward walk reads as a run of one), and ``W`` is read and written once per example instead
+  of read twice and written once.
 
 The results equal :func:`batch.sgd_epoch` with ``batch_size=1`` up to the order of the
 floating-point additions (tested).
@@ -20,12 +21,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from ... import jit  # noqa: F401  (first: the kernels below are cached by source hash)
 from .batch import load_row
-from .ops import ADD, DIV, DOT, GE, GT, MUL, SUB, WHERE
-from .tape import SHORT, run_axpy, run_dot, unary_grad, value
+from .ops import DOT, WHERE
+from .tape import SHORT, forward, pullback, run_axpy
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
@@ -47,45 +49,21 @@ def run_axpy_dot(v, p, alpha, q, n, x_next, o):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def forward_ahead(ins, cst, runs, first, v, ahead, done):
-    """:func:`tape.forward`, where a run marked ``done`` takes its product from ``ahead``.
-    (The operations are written out again, not called: a call per operation costs more than
-    the operation, 0.27 → 0.8 µs per example on a 2-3-1 network.)"""
-    for k in range(ins.shape[0]):
-        op, a, b = ins[k, 0], ins[k, 1], ins[k, 2]
-        i = first + k
-        if op == DOT:
-            s = 0.0
-            for r in range(a, a + b):
-                p, q, n = runs[r, 0], runs[r, 1], runs[r, 2]
-                if done[r]:
-                    s += ahead[r]
-                elif n < SHORT:
-                    for m in range(n):
-                        s += v[p + m] * v[q + m]
-                else:
-                    s += run_dot(v, p, q, n)
-            v[i] = s
-        else:
-            v[i] = value(op, v, a, b, ins[k, 3], cst[k])
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def backward_update(ins, cst, runs, first, v, g, need, lr, look, x_next, ahead, done):
-    """:func:`tape.backward` with each parameter updated where its gradient is found (after
-    its old value served the other side); a run with ``look[r] = o >= 0`` (its other side is
-    the batched argument read ahead, from column o) also takes its product with the next
-    example's row ``x_next`` (empty after the last example)."""
+def backward_update(ins, cst, runs, first, v, g, need, lr, look, x_next, ahead, delayed):
+    """:func:`tape.backward` with each parameter updated where its gradient is found (each is
+    used in one run only, so its old value has served the other side already). A run with
+    ``look[r] >= 0`` has the batched row on its other side: with ``delayed`` non-empty, its
+    update waits (``delayed[r] = ȳ``, see :mod:`blocked`); else it is updated and multiplied
+    with the next row ``x_next`` in the same sweep, into ``ahead[r]``. (The runs are walked
+    here, not in a function per run: a call that takes arrays costs more than a short run.)"""
     for k in range(ins.shape[0] - 1, -1, -1):
         i = first + k
-        if not need[i]:
-            continue
-        op, a, b = ins[k, 0], ins[k, 1], ins[k, 2]
-        gi = g[i]
-        if op == DOT:
-            for r in range(a, a + b):
+        op = ins[k, 0]
+        if need[i] and op == DOT:
+            gi = g[i]
+            for r in range(ins[k, 1], ins[k, 1] + ins[k, 2]):
                 p, q, n = runs[r, 0], runs[r, 1], runs[r, 2]
-                if n < SHORT:       # in place: a call costs more than a few products
+                if n < SHORT:
                     for m in range(n):
                         if q >= first:
                             g[q + m] += gi * v[p + m]
@@ -103,52 +81,38 @@ def backward_update(ins, cst, runs, first, v, g, need, lr, look, x_next, ahead, 
                 if p >= first:
                     run_axpy(g, p, gi, v, q, n)
                 if need[p] and p < first:
-                    o = look[r]
-                    if o >= 0 and x_next.shape[0] > 0:
-                        ahead[r] = run_axpy_dot(v, p, -lr * gi, q, n, x_next, o)
-                        done[r] = True
+                    if look[r] >= 0 and delayed.shape[0] > 0:
+                        delayed[r] = gi
+                    elif look[r] >= 0 and x_next.shape[0] > 0:
+                        ahead[r] = run_axpy_dot(v, p, -lr * gi, q, n, x_next, look[r])
                     else:
                         run_axpy(v, p, -lr * gi, v, q, n)
                 if need[q] and q < first:
                     run_axpy(v, q, -lr * gi, v, p, n)
-        elif op == ADD:
-            g[a] += gi
-            g[b] += gi
-        elif op == MUL:
-            g[a] += gi * v[b]
-            g[b] += gi * v[a]
-        elif op == SUB:
-            g[a] += gi
-            g[b] -= gi
-        elif op == DIV:
-            g[a] += gi / v[b]
-            g[b] -= gi * v[i] / v[b]
-        elif op == WHERE:
-            if v[a] != 0.0:
-                g[b] += gi
-            else:
-                g[ins[k, 3]] += gi
-        elif op == GT or op == GE:
-            pass
-        else:
-            g[a] += gi * unary_grad(op, v[a], v[i], cst[k])
+        elif need[i] and op == WHERE:
+            g[ins[k, 2] if v[ins[k, 1]] != 0.0 else ins[k, 3]] += g[i]
+        elif need[i]:
+            a, b = ins[k, 1], ins[k, 2]
+            ga, gb = pullback(op, v[a], v[b], v[i], g[i], cst[k])
+            g[a] += ga
+            g[b] += gb
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def sgd_epoch_direct(ins, cst, runs, first, v, g, need, out, B, cols, wrt, order, lr,
-                     step_loss, look, ahead_arg, ahead, done):
-    """One epoch of per-example SGD, fused. Returns -1, the first step whose loss is not
-    finite, or -2 if a parameter became non-finite. The update of a step is applied before
-    its gradient could be checked, so on any failure the caller replays the epoch with
-    :func:`batch.sgd_epoch`, which stops before the step whose loss or gradient fails."""
+def sgd_epoch_direct(ins, cst, runs, runs_ahead, first, v, g, need, out, B, cols, wrt, order,
+                     lr, step_loss, look, ahead_arg, ahead):
+    """One epoch of per-example SGD, fused. ``runs_ahead``: the runs, where a run read
+    ahead is the product found in ``ahead`` (a view of ``v``'s scratch slots; see
+    :func:`scratch`). Returns -1, the first step whose loss is not finite, or -2 if a
+    parameter became non-finite. The update of a step is applied before its gradient could
+    be checked, so on any failure the caller replays the epoch with :func:`batch.sgd_epoch`,
+    which stops before the step whose loss or gradient fails."""
     n = order.shape[0]
-    for r in range(done.shape[0]):
-        done[r] = False
+    no_delay = ahead[:0]
     for s in range(n):
         load_row(v, B, cols, order[s])
-        forward_ahead(ins, cst, runs, first, v, ahead, done)
-        for r in range(done.shape[0]):
-            done[r] = False
+        # the first example has no products read ahead yet
+        forward(ins, cst, runs if s == 0 else runs_ahead, first, v)
         step_loss[s] = v[out]
         if not math.isfinite(v[out]):
             return s
@@ -157,8 +121,23 @@ def sgd_epoch_direct(ins, cst, runs, first, v, g, need, out, B, cols, wrt, order
         g[out] = 1.0
         # the row read ahead: one view per example, not one per run
         x_next = B[ahead_arg][order[s + 1]] if s + 1 < n else B[ahead_arg][0][:0]
-        backward_update(ins, cst, runs, first, v, g, need, lr, look, x_next, ahead, done)
+        backward_update(ins, cst, runs, first, v, g, need, lr, look, x_next, ahead, no_delay)
     for w in wrt:
         if not math.isfinite(v[w]):
             return -2
     return -1
+
+
+def scratch(v: np.ndarray, runs: np.ndarray, look: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``v`` with scratch slots after it: one per run (``ahead``, a view of them) and a 1.
+    ``runs_ahead``: the runs where each run read ahead (``look[r] >= 0``) is replaced by
+    ``ahead[r] · 1``, so the plain forward walk takes the product computed ahead."""
+    end = v.shape[0]
+    extended = np.concatenate([v, np.zeros(len(runs)), [1.0]])
+    runs_ahead = runs.copy()
+    chosen = np.flatnonzero(look >= 0)
+    runs_ahead[chosen, 0] = end + chosen
+    runs_ahead[chosen, 1] = end + len(runs)
+    runs_ahead[chosen, 2] = 1
+    return extended, runs_ahead, extended[end:end + len(runs)]

@@ -196,6 +196,24 @@ def forward(ins, cst, runs, first, v):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def pullback(op, xa, xb, y, gy, c):
+    """``(ȳ · ∂y/∂a, ȳ · ∂y/∂b)`` for ``y = op(a, b)``, an op other than DOT and WHERE, from
+    the numbers alone (numbers, not the arrays: a call that takes arrays costs more than the
+    op). A unary op's second operand slot is 0 and gets 0; a comparison is flat."""
+    if op == ADD:
+        return gy, gy
+    if op == MUL:
+        return gy * xb, gy * xa
+    if op == SUB:
+        return gy, -gy
+    if op == DIV:
+        return gy / xb, -(gy * y / xb)
+    if op == GT or op == GE:
+        return 0.0, 0.0
+    return gy * unary_grad(op, xa, y, c), 0.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def backward(ins, cst, runs, first, v, g, need):
     """Slide 30, walking down: ``g[x] += g[y] · ∂y/∂x``. ``g`` holds the output's seed; the
     computed slots' gradients must start at zero."""
@@ -217,27 +235,12 @@ def backward(ins, cst, runs, first, v, g, need):
                     run_axpy(g, p, gi, v, q, n)
                 if need[q] or q >= first:
                     run_axpy(g, q, gi, v, p, n)
-        elif op == ADD:
-            g[a] += gi
-            g[b] += gi
-        elif op == MUL:
-            g[a] += gi * v[b]
-            g[b] += gi * v[a]
-        elif op == SUB:
-            g[a] += gi
-            g[b] -= gi
-        elif op == DIV:
-            g[a] += gi / v[b]
-            g[b] -= gi * v[i] / v[b]
         elif op == WHERE:
-            if v[a] != 0.0:
-                g[b] += gi
-            else:
-                g[ins[k, 3]] += gi
-        elif op == GT or op == GE:
-            pass        # a comparison is flat: no gradient
+            g[b if v[a] != 0.0 else ins[k, 3]] += gi
         else:
-            g[a] += gi * unary_grad(op, v[a], v[i], cst[k])
+            ga, gb = pullback(op, v[a], v[b], v[i], gi, cst[k])
+            g[a] += ga
+            g[b] += gb
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
