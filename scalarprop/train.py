@@ -31,7 +31,7 @@ import numpy as np
 
 from .engines import ENGINE_NAMES, get_engine
 from .progress import progress_bar
-from .validate import check_batch, check_fits, check_params
+from .validate import check_batch, check_fits, check_params, finite_updates
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -184,6 +184,7 @@ def split_epoch(engine: Any, piece: int) -> Callable[..., int]:
     the lecture's convention has it; only the order of the additions differs), then
     ``θ ← θ − α ∇θ``. An interrupt between pieces leaves the parameters of the step before."""
 
+    @finite_updates
     def epoch(net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray, batch_size: int,
               lr: float, step_loss: np.ndarray) -> int:
         params = net.params
@@ -313,15 +314,9 @@ def _run(net: Any, Xc: np.ndarray, Tc: np.ndarray, engine: str, batch_size: int,
                     b = min(steps, a + chunk)
                     np.copyto(restore, params)
                     idx = order[a * batch_size:b * batch_size]
-                    with np.errstate(over="ignore", invalid="ignore"):
-                        # an overflowing update is found and undone below, not warned about
-                        failed = epoch_fn(net, Xc, Tc, idx, batch_size, lr, step_loss[a:b])
-                    if not np.isfinite(params).all():
-                        # an update overflowed (the engines check losses and gradients, not
-                        # parameters): find that step, from the start of the call
-                        np.copyto(params, restore)
-                        failed = _failing_step(net, Xc, Tc, idx, batch_size, lr,
-                                               step_loss[a:b], epoch_fn)
+                    # an overflowing update is found and undone by the engine's call too
+                    # (validate.finite_updates), so ``params`` are finite after it
+                    failed = epoch_fn(net, Xc, Tc, idx, batch_size, lr, step_loss[a:b])
                     if failed >= 0:
                         raise TrainingDivergedError(epoch, a + failed + 1,
                                                     float(step_loss[a + failed]), history)
@@ -341,24 +336,6 @@ def _run(net: Any, Xc: np.ndarray, Tc: np.ndarray, engine: str, batch_size: int,
     finally:
         bar.close()
     return history
-
-
-def _failing_step(net: Any, X: np.ndarray, T: np.ndarray, idx: np.ndarray, batch_size: int,
-                  lr: float, step_loss: np.ndarray, epoch_fn: Callable[..., int]) -> int:
-    """Replay one call's steps one at a time from its start: the first step whose loss or
-    gradient is not finite, or whose update makes a parameter NaN or inf, is left undone
-    and returned (-1: none failed, and ``net.params`` are after the last step)."""
-    params = net.params
-    before = np.empty_like(params)
-    for s in range(len(step_loss)):
-        np.copyto(before, params)
-        with np.errstate(over="ignore", invalid="ignore"):
-            failed = epoch_fn(net, X, T, idx[s * batch_size:(s + 1) * batch_size],
-                              batch_size, lr, step_loss[s:s + 1])
-        if failed >= 0 or not np.isfinite(params).all():
-            np.copyto(params, before)
-            return s
-    return -1
 
 
 def _record(net: Any, history: History, step_loss: np.ndarray, elapsed: float,

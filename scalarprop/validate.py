@@ -8,7 +8,9 @@ says what was expected.
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -153,3 +155,37 @@ def check_params(net: MLP) -> None:
         raise ValueError(f"net.params: {net.param_name(i)} (index {i}) = {net.params[i]}; "
                          f"{int(bad.sum())} parameter(s) are NaN or inf, and training cannot "
                          "start from them")
+
+
+def finite_updates(epoch: Callable[..., int]) -> Callable[..., int]:
+    """An engine's ``train_epoch`` that keeps the contract for updates too.
+
+    The engines check each step's loss and gradient, not the parameters an update makes: a
+    finite gradient times a huge learning rate can overflow to inf, and the next step would
+    start from it. So after the call the parameters are checked (one pass, against a call's
+    many); if any is NaN or inf, the call's steps are replayed one at a time from its start
+    (the same updates, step by step) and the first step whose loss or gradient is not finite,
+    or whose update makes a parameter NaN or inf, is left undone and returned.
+    """
+
+    @functools.wraps(epoch)
+    def train_epoch(net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray,
+                    batch_size: int, lr: float, step_loss: np.ndarray) -> int:
+        params = net.params
+        before = params.copy()
+        with np.errstate(over="ignore", invalid="ignore"):
+            failed = epoch(net, X, T, order, batch_size, lr, step_loss)
+        if np.isfinite(params).all():
+            return failed
+        np.copyto(params, before)
+        for s in range((len(order) + batch_size - 1) // batch_size):
+            np.copyto(before, params)
+            with np.errstate(over="ignore", invalid="ignore"):
+                failed = epoch(net, X, T, order[s * batch_size:(s + 1) * batch_size],
+                               batch_size, lr, step_loss[s:s + 1])
+            if failed >= 0 or not np.isfinite(params).all():
+                np.copyto(params, before)
+                return s
+        return -1
+
+    return train_epoch

@@ -172,6 +172,30 @@ def test_lr_1e308_never_leaves_a_non_finite_parameter(engine, batch_size, output
 
 
 @pytest.mark.parametrize("engine", ENGINE_NAMES)
+@pytest.mark.parametrize("batch_size", [1, 2])
+def test_an_engines_own_train_epoch_keeps_the_promise_at_lr_1e308(engine, batch_size):
+    # the Engine protocol's train_epoch, called directly (without train's checks): it used
+    # to leave inf parameters in 162 of 540 such calls, 0 of them told
+    for output, loss in HEADS:
+        net, X, T = make_case("relu", output, loss, 1, seed=3, n=6)
+        Xc, Tc = validate_module.check_batch(net, X * 100, T)
+        order = np.arange(6)
+        step_loss = np.empty(6 // batch_size)
+        failed = get_engine(engine).train_epoch(net, Xc, Tc, order, batch_size, 1e308,
+                                                step_loss)
+        assert np.isfinite(net.params).all(), (loss, failed)
+        if failed < 0:
+            continue
+        # the oracle: from the kept parameters, the named step really fails
+        idx = order[failed * batch_size:(failed + 1) * batch_size]
+        with np.errstate(all="ignore"):
+            loss_value, grad = get_engine("vectorized").loss_and_grad(net, Xc[idx], Tc[idx])
+            after = net.params - 1e308 * grad
+        assert not (np.isfinite(loss_value) and np.isfinite(grad).all()
+                    and np.isfinite(after).all()), (loss, failed)
+
+
+@pytest.mark.parametrize("engine", ENGINE_NAMES)
 def test_lr_1e308_with_split_batches_never_leaves_a_non_finite_parameter(monkeypatch, engine):
     monkeypatch.setattr(train_module, "SPLIT_WORK", 0)
     monkeypatch.setattr(train_module, "CHUNK_WORK", 1)                 # pieces of one

@@ -40,8 +40,9 @@ class Engine(Protocol):
                     batch_size: int, lr: float, step_loss: np.ndarray) -> int:
         """One epoch of gradient descent on arrays checked by ``check_batch``: the batches
         ``X[order[s*B:(s+1)*B]]``, each loss written to ``step_loss[s]``. Returns -1, or the
-        first step whose loss or gradient is not finite, with ``net.params`` as they were
-        before that step."""
+        first step whose loss or gradient is not finite or whose update makes a parameter NaN
+        or inf, with ``net.params`` as they were before that step (every engine's is wrapped
+        in :func:`scalarprop.validate.finite_updates` for the last part)."""
         ...
 
 

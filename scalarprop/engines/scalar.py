@@ -50,7 +50,7 @@ from ..functions import (
     exp_or_inf,
     log1pexp,
 )
-from ..validate import check_batch
+from ..validate import check_batch, finite_updates
 
 name = "scalar"
 
@@ -365,6 +365,7 @@ def lecture_epoch(net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray, bat
                                   node_rows(net.sizes), np.empty(net.num_params), step_loss))
 
 
+@finite_updates
 def train_epoch(net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray, batch_size: int,
                 lr: float, step_loss: np.ndarray) -> int:
     """One epoch of gradient descent on checked arrays (the :class:`~scalarprop.engines.Engine`

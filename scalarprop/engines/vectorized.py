@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .. import functions as F
-from ..validate import check_batch
+from ..validate import check_batch, finite_updates
 
 name = "vectorized"
 
@@ -202,6 +202,7 @@ def loss_at(net: Any, params: Any, X: Any, T: Any) -> float | complex:
     return loss_from_outputs(net, Z, Y, Tc)
 
 
+@finite_updates
 def train_epoch(net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray, batch_size: int,
                 lr: float, step_loss: np.ndarray) -> int:
     """One epoch of gradient descent on checked arrays: :func:`lecture_epoch`'s steps, run

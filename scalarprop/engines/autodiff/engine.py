@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ... import functions as F
-from ...validate import check_batch
+from ...validate import check_batch, finite_updates
 from .core import OpNode, TensorNode
 from .graph import check_loss, input_gradients, topological_order
 from .mlp import AutodiffMLP
@@ -76,6 +76,7 @@ def nodes(net: Any, X: Any, T: Any) -> dict[str, Any]:
     return out
 
 
+@finite_updates
 def train_epoch(net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray, batch_size: int,
                 lr: float, step_loss: np.ndarray) -> int:
     """One epoch of gradient descent on checked arrays, one graph per step (the
