@@ -219,3 +219,33 @@ def sigmoid_from_exp(K: np.ndarray, H: np.ndarray, D: np.ndarray) -> None:
             h = (1.0 if K[j, n] >= 0.0 else e) / (1.0 + e)
             H[j, n] = h
             D[j, n] = h * (1.0 - h)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def softmax_ce_from_exp(Z: np.ndarray, top: np.ndarray, t: np.ndarray, G: np.ndarray
+                        ) -> float:
+    """The summed cross-entropy ``Σₙ logsumexp(zₙ) − z_{n tₙ}`` of logits ``Z`` stored a class
+    per row and an example per column, and its gradient ``G = softmax(Z) − onehot(t)`` (same
+    layout), given ``top`` (each column's largest logit) and ``G = e^(Z − top)`` on entry
+    (numpy's exp is SIMD; subtracting the largest logit keeps it from overflowing). ``t`` holds
+    a class index per example as floats (``check_T``'s packing); one that is not an integer in
+    ``[0, K)`` is refused before it is read."""
+    K, N = Z.shape
+    if t.shape[0] != N:
+        raise ValueError("softmax_ce_from_exp: expected one class index per column of Z")
+    for n in range(N):
+        if t[n] != int(t[n]) or t[n] < 0 or t[n] >= K:
+            raise ValueError("softmax_ce_from_exp: a class index is not an integer in [0, K)")
+    s = np.zeros(N)
+    for j in range(K):
+        for n in range(N):
+            s[n] += G[j, n]
+    total = 0.0
+    for n in range(N):
+        total += math.log(s[n]) + top[n] - Z[int(t[n]), n]
+    for j in range(K):
+        for n in range(N):
+            G[j, n] /= s[n]
+    for n in range(N):
+        G[int(t[n]), n] -= 1.0
+    return total

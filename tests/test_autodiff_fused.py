@@ -142,12 +142,13 @@ def test_a_parameter_used_by_one_op_is_stepped_by_the_op_and_one_used_twice_by_t
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
 
 
-def test_a_weight_not_in_one_block_is_stepped_by_the_walk():
-    x0, b0 = rng.normal(size=(5, 3)), rng.normal(size=4)
+def test_parameters_not_in_one_block_are_stepped_by_the_walk():
+    x0, b0 = rng.normal(size=(5, 3)), rng.normal(size=8)
     W0 = np.asfortranarray(rng.normal(size=(4, 3)))     # not C-contiguous: no in-place dgemm
 
     def build():
-        W, b = TensorNode(W0.copy(order="F")), TensorNode(b0.copy())
+        # b: every other element of a vector, no in-place dgemv
+        W, b = TensorNode(W0.copy(order="F")), TensorNode(b0.copy()[::2])
         return (dense(x0, W, b, "tanh") ** 2).sum(), [W, b]
 
     folded, plain = stepped_and_plain(build)

@@ -152,15 +152,15 @@ def backward_reusing_buffers(loss: TensorNode, step: Sequence[TensorNode] = (),
       parameter gets no ``grad``."""
     check_loss(loss)
     ops = topological_order(loss, gradient_only=True)
-    stepping = {id(p) for p in step}
+    stepping = set(step)
     sole = sole_users(ops, stepping) if stepping else set()
-    pending: dict[int, np.ndarray] = {id(loss): np.ones_like(loss.value)}
-    nodes: dict[int, TensorNode] = {id(loss): loss}
-    owned: set[int] = set()     # arrays this walk may add into in place
+    # nodes as keys: a TensorNode hashes by identity
+    pending: dict[TensorNode, np.ndarray] = {loss: np.ones_like(loss.value)}
+    owned: set[TensorNode] = set()      # whose pending array this walk may add into in place
     for op in reversed(ops):
         goutputs = []
         for out, shape in zip(op.output_slots, op.output_shapes):
-            g = pending.pop(id(out), None) if out is not None else None
+            g = pending.pop(out, None) if out is not None else None
             if g is None:
                 g = np.zeros(shape)             # an output no path to the loss goes through
             else:
@@ -174,48 +174,51 @@ def backward_reusing_buffers(loss: TensorNode, step: Sequence[TensorNode] = (),
         for node, g in zip(op.inputs, ginputs):
             if g is None:
                 continue
-            key = id(node)
-            have = pending.get(key)
+            have = pending.get(node)
             if have is None:
                 dest = node.grad_out
                 if dest is not None and not node.has_grad:
                     if g is not dest:       # the op did not compute into it: copy
                         np.copyto(dest, g)
                     g = dest
-                    owned.add(key)
-                pending[key] = g
-                nodes[key] = node
-            elif key in owned:
+                    owned.add(node)
+                pending[node] = g
+            elif node in owned:
                 np.add(have, g, out=have)
             else:
-                pending[key] = np.add(have, g, out=np.empty(have.shape))
-                owned.add(key)
-    for key, g in pending.items():      # the leaves (and nodes whose producer needs no grad)
-        if key in stepping:
-            nodes[key].value -= lr * g
+                pending[node] = np.add(have, g, out=np.empty(have.shape))
+                owned.add(node)
+    for node, g in pending.items():     # the leaves (and nodes whose producer needs no grad)
+        if node in stepping:
+            node.value -= lr * g
         else:
-            nodes[key].add_grad(g)
+            node.add_grad(g)
 
 
-def sole_users(ops: list[OpNode], wanted: set[int]) -> set[int]:
-    """The ids among ``wanted`` of the nodes that exactly one op of ``ops`` reads, once."""
-    uses: dict[int, int] = {}
+def sole_users(ops: list[OpNode], wanted: set[TensorNode]) -> set[TensorNode]:
+    """The nodes among ``wanted`` that exactly one op of ``ops`` reads, once."""
+    uses: dict[TensorNode, int] = {}
     for op in ops:
         for node in op.inputs:
-            key = id(node)
-            if key in wanted:
-                uses[key] = uses.get(key, 0) + 1
-    return {key for key, count in uses.items() if count == 1}
+            if node in wanted:
+                uses[node] = uses.get(node, 0) + 1
+    return {node for node, count in uses.items() if count == 1}
 
 
-def steps_offered(op: OpNode, sole: set[int], lr: float) -> tuple[float | None, ...] | None:
+def steps_offered(op: OpNode, sole: set[TensorNode], lr: float
+                  ) -> tuple[float | None, ...] | None:
     """Per input of ``op``, the learning rate of the step it may take itself (a parameter
     only this op uses), or None; None when there is none."""
-    offered = tuple([lr if id(node) in sole else None for node in op.inputs])
-    return offered if any(a is not None for a in offered) else None
+    offered = None
+    for i, node in enumerate(op.inputs):
+        if node in sole:
+            if offered is None:
+                offered = [None] * len(op.inputs)
+            offered[i] = lr
+    return tuple(offered) if offered is not None else None
 
 
-def buffers_offered(op: OpNode, pending: dict[int, np.ndarray]
+def buffers_offered(op: OpNode, pending: dict[TensorNode, np.ndarray]
                     ) -> tuple[np.ndarray | None, ...] | None:
     """Per input of ``op``, the ``grad_out`` buffer it may compute that input's gradient into:
     only for the first gradient a node receives in this walk, and only once per op (an op
@@ -223,7 +226,7 @@ def buffers_offered(op: OpNode, pending: dict[int, np.ndarray]
     offered = None
     for i, node in enumerate(op.inputs):
         dest = node.grad_out
-        if dest is not None and not node.has_grad and id(node) not in pending and \
+        if dest is not None and not node.has_grad and node not in pending and \
                 not any(n is node for n in op.inputs[:i]):
             if offered is None:
                 offered = [None] * len(op.inputs)

@@ -23,9 +23,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.linalg.blas import dgemm
+from scipy.linalg.blas import dgemm, dgemv
 
-from ...functions import sigmoid_array, sigmoid_from_exp, softplus_array
+from ...functions import sigmoid_array, sigmoid_from_exp, softmax_ce_from_exp, softplus_array
 from .core import Op, TensorNode
 
 
@@ -64,9 +64,17 @@ def descend(W: np.ndarray, lr: float, K_grad_T: np.ndarray, x: np.ndarray) -> No
     dgemm(-lr, a, b, 1.0, W.T, trans_a=trans_a, trans_b=trans_b, overwrite_c=1)
 
 
-def can_descend(W: np.ndarray) -> bool:
-    """Whether :func:`descend` writes into ``W`` itself (BLAS needs it in one block)."""
-    return W.flags.c_contiguous and W.dtype == np.float64
+def descend_bias(b: np.ndarray, lr: float, K_grad_T: np.ndarray, ones: np.ndarray) -> None:
+    """``b ← b − α Σₙ K∇`` in place, as one BLAS call: the sum is ``K∇ᵀ 1``, a product with a
+    vector of ``ones``, so the step folds into it as into :func:`descend` (``β = 1``)."""
+    a, trans = (K_grad_T.T, 1) if K_grad_T.flags.c_contiguous else (K_grad_T, 0)
+    dgemv(-lr, a, ones, 1.0, b, trans=trans, overwrite_y=1)
+
+
+def can_descend(p: np.ndarray) -> bool:
+    """Whether :func:`descend` or :func:`descend_bias` writes into the parameter ``p`` itself
+    (BLAS needs it in one block)."""
+    return p.flags.c_contiguous and p.dtype == np.float64
 
 
 class Dense(Op):
@@ -130,9 +138,11 @@ class Dense(Op):
             else:
                 gW = np.matmul(G, x, out=dW)        # W∇ = K∇ᵀ X
         if nb:
-            if step_b is not None:                  # b ← b − α Σₙ K∇
-                b = context["b"]
-                b -= step_b * G.sum(axis=1)
+            b = context["b"]
+            if step_b is not None and can_descend(b):
+                ones = array(buffers, "ones", (G.shape[1],))
+                ones.fill(1.0)
+                descend_bias(b, step_b, G, ones)    # b ← b − α Σₙ K∇: b∇ never stored
             else:
                 gb = np.sum(G, axis=1, out=db)      # b∇ = Σₙ K∇
         return gx, gW, gb
@@ -191,17 +201,11 @@ class SoftmaxCrossEntropy(Op):
     def forward(context: dict[str, Any], z: np.ndarray, *, t: np.ndarray,
                 buffers: Buffers | None = None) -> np.ndarray:
         Zt = z.T                                    # a class per row, as Dense stores it
-        n = Zt.shape[1]
-        cols, rows = np.arange(n), t.reshape(n).astype(np.intp)
         top = Zt.max(axis=0)
-        E = np.subtract(Zt, top, out=array(buffers, "E", Zt.shape))
-        np.exp(E, out=E)
-        s = E.sum(axis=0)
-        l = np.sum(np.log(s) + top - Zt[rows, cols])
-        if context["needs_grad"][0]:
-            E /= s                                  # softmax(Z)ᵀ
-            E[rows, cols] -= 1.0
-            context["dz"] = E.T
+        G = np.subtract(Zt, top, out=array(buffers, "Z_grad", Zt.shape))
+        np.exp(G, out=G)
+        l = softmax_ce_from_exp(Zt, top, t.reshape(-1), G)   # G = softmax(Z)ᵀ − onehot(t)ᵀ
+        context["dz"] = G.T
         return np.array(l)
 
     @staticmethod

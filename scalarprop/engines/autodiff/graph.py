@@ -111,7 +111,8 @@ def input_gradients(op: OpNode, ginputs: Any) -> list[np.ndarray | None]:
         ginputs = (ginputs,)
     n_in = len(op.inputs)
     # the lecture's style allows a trailing None for each keyword constant
-    if len(ginputs) < n_in or any(g is not None for g in ginputs[n_in:]):
+    if len(ginputs) != n_in and (len(ginputs) < n_in or
+                                 any(g is not None for g in ginputs[n_in:])):
         raise RuntimeError(f"{op.op.name}.backward returned {len(ginputs)} gradients for "
                            f"{n_in} inputs")
     out: list[np.ndarray | None] = []
@@ -119,7 +120,8 @@ def input_gradients(op: OpNode, ginputs: Any) -> list[np.ndarray | None]:
         if g is None or not node.requires_grad:
             out.append(None)
             continue
-        g = np.asarray(g)
+        if type(g) is not np.ndarray:
+            g = np.asarray(g)
         if g.shape != node.value.shape:
             raise RuntimeError(f"{op.op.name}.backward returned a gradient of shape "
                                f"{g.shape} for an input of shape {node.value.shape}")
