@@ -62,3 +62,18 @@ def test_a_wide_first_layer_takes_the_blocked_path(monkeypatch):
     assert scalar.train_epoch(b, Xc, Tc, order, 1, 0.01, np.empty(70)) == -1
     assert calls == [1]
     np.testing.assert_allclose(b.params, a.params, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("n,block,shuffled", [(5, 8, True), (21, 8, False), (16, 8, False),
+                                              (9, 1, True)])
+def test_blocked_sgd_for_any_count_of_examples_and_any_block(n, block, shuffled):
+    # fewer examples than a block; in-order data (blocks are views of X) that the block
+    # does not divide, or does; blocks of one example (no correction at all)
+    net, X, T = make_case("sigmoid", "softmax", "ce", 2, seed=n, n=n, width=6)
+    order = np.random.default_rng(n).permutation(n) if shuffled else np.arange(n)
+    (a, la, sa), (b, lb, sb) = epochs(net, X, T, order, 0.05, block)
+    assert sa == sb == -1
+    assert not np.array_equal(a.params, net.params)
+    scale = max(1.0, np.abs(a.params).max())
+    assert np.abs(a.params - b.params).max() <= 1e-12 * scale
+    np.testing.assert_allclose(lb, la, rtol=1e-12, atol=1e-13)
