@@ -38,6 +38,8 @@ class CompiledFunction:
         self.name = getattr(fn, "__name__", "f")
         self.arg_names = argument_names(fn, len(self.sizes))
         self._need: dict[tuple[int, ...], np.ndarray] = {}
+        #: what the SGD epoch worked out about the program, per (wrt, batched)
+        self.plans: dict[tuple[tuple[int, ...], tuple[int, ...]], Any] = {}
         self.backend = self.choose_backend(backend)
         self._module: Any = None
 

@@ -3,7 +3,8 @@ the parameters updated in place, in one compiled call.
 
 Per example, when every parameter is used once as one side of a DOT (an MLP's weights and
 biases, :func:`direct_update`), the epoch takes the fused kernels of :mod:`fused` (the update
-inside the backward walk); otherwise the readable :func:`batch.sgd_epoch`.
+inside the backward walk), and :mod:`blocked` where many weights multiply the data (the
+first layer's work as matrix products); otherwise the readable :func:`batch.sgd_epoch`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from . import batch, fused, ops, tape
+from . import batch, blocked, fused, ops, tape
 from .arguments import check_order
 from .program import Program
 
@@ -47,16 +48,16 @@ def sgd_epoch(cf: Any, args: Sequence[Any], lr: float, wrt: Any, batched: Sequen
     g = np.zeros(p.num_slots)
     need, out, wrt_slots = cf.need(which), int(p.outputs[0]), cf.slots(which)
     failed = -2
-    # the fused epoch pays off where rows are long (on a 2-3-1 network it is slower)
-    long_runs = len(p.runs) > 0 and int(p.runs[:, 2].max()) >= tape.SHORT
-    if batch_size == 1 and long_runs and direct_update(p, wrt_slots):
+    plan = fused_plan(cf, which, marks)
+    if batch_size == 1 and plan is not None:
         start = v[wrt_slots]
-        look, ahead_arg = lookahead(p, wrt_slots, marks)
+        look, ahead_arg = plan
         extended, runs_ahead, ahead = fused.scratch(v, p.runs, look)
         v = extended[:p.num_slots]
-        failed = fused.sgd_epoch_direct(
-            p.ins, p.cst, p.runs, runs_ahead, p.first, extended, g, need, out, B, cols,
-            wrt_slots, rows, float(lr), step_loss, look, ahead_arg, ahead)
+        epoch = blocked.sgd_epoch if blocked.weights_read_ahead(p.runs, look) >= \
+            blocked.MIN_WEIGHTS else fused.sgd_epoch_direct
+        failed = epoch(p.ins, p.cst, p.runs, runs_ahead, p.first, extended, g, need, out, B,
+                       cols, wrt_slots, rows, float(lr), step_loss, look, ahead_arg, ahead)
         if failed != -1:        # something overflowed: replay, stopping before it
             v[wrt_slots] = start
             failed = -2
@@ -69,6 +70,21 @@ def sgd_epoch(cf: Any, args: Sequence[Any], lr: float, wrt: Any, batched: Sequen
         raise ValueError(f"sgd_epoch: step {failed}: the loss or gradient is not finite; "
                          "the parameters hold their values from before that step")
     return step_loss
+
+
+def fused_plan(cf: Any, which: tuple[int, ...], marks: tuple[int, ...]
+               ) -> tuple[np.ndarray, int] | None:
+    """:func:`lookahead`'s answer where per-example SGD can take the fused kernels (the
+    parameters ``which`` updated in the backward walk, some runs long), else None. Worked
+    out once per ``(which, marks)``: on a 784-128-10 network it costs 2 ms."""
+    key = (which, marks)
+    if key not in cf.plans:
+        p, wrt_slots = cf.program, cf.slots(which)
+        # the fused epoch pays off where rows are long (on a 2-3-1 network it is slower)
+        long_runs = len(p.runs) > 0 and int(p.runs[:, 2].max()) >= tape.SHORT
+        cf.plans[key] = lookahead(p, wrt_slots, marks) \
+            if long_runs and direct_update(p, wrt_slots) else None
+    return cf.plans[key]
 
 
 def direct_update(p: Program, wrt_slots: np.ndarray) -> bool:

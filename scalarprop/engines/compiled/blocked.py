@@ -1,0 +1,139 @@
+"""Per-example SGD on the tape with the updates of the weights that multiply the data
+delayed over a block of rows: :func:`fused.sgd_epoch_direct`'s steps (to rounding), with the
+widest work as matrix products, as ``scalar_fast.sgd_epoch_blocked`` does for the MLP.
+
+The runs read ahead (``look[r] >= 0``: a parameter row ``w`` times a stretch of the batched
+row ``x``, an MLP's first layer) are the only users of their weights. Example ``i`` of a
+block needs ``w⁽ⁱ⁾ · xᵢ`` with ``w⁽ⁱ⁾ = w − α Σ_{q<i} ȳ_q x_q`` (the block's earlier updates),
+and the data are known ahead, so with the rows of one weight matrix ``W`` and the block ``X``::
+
+    KT = X Wᵀ,  G = X Xᵀ                            (BLAS, W as at the block's start)
+    example i:  w⁽ⁱ⁾ · xᵢ = KT[i] − α Σ_{q<i} G[i, q] ȳ_q     (the kernel, into ``ahead``)
+    after:      W ← W − α ȳᵀ X                       (one dgemm into W, in place)
+
+where ``ȳ_q`` (a row of ``GR``) are the runs' output gradients of example q. ``W`` is swept
+three times per block instead of twice per example. The other parameters are updated in the
+backward walk as in :mod:`fused`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+from scipy.linalg.blas import dgemm
+
+from ... import jit  # noqa: F401  (first: the kernels below are cached by source hash)
+from .batch import load_row
+from .fused import backward_update
+from .tape import forward
+
+#: the blocked epoch where the weights read ahead number at least this many (measured on
+#: 784-50-10 and 784-128-10: above, a weight matrix outgrows the L1 and L2 caches and the
+#: fused epoch's two sweeps per example are bound by their bandwidth)
+MIN_WEIGHTS = 2 ** 15
+#: rows per block: the Gram matrix costs 2 · BLOCK · n flops per row of n numbers
+BLOCK = 64
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def sgd_block(ins, cst, runs, runs_ahead, first, v, g, need, out, B, cols, rows, lr,
+              step_loss, s0, look, looks, bounds, KT, G, GR, ahead, delayed, tmp):
+    """The rows ``rows`` of one block, one SGD step each, with the weights of the runs
+    ``looks`` (grouped into matrices: columns ``bounds[m]:bounds[m+1]`` of ``KT`` and ``GR``
+    use Gram matrix ``G[m]``) left as they were at the block's start. Returns -1, or the
+    epoch's index of the first step whose loss is not finite."""
+    R = looks.shape[0]
+    for i in range(rows.shape[0]):
+        load_row(v, B, cols, rows[i])
+        for c in range(R):
+            tmp[c] = KT[i, c]
+        for q in range(i):                      # the block's earlier updates, applied to x
+            for m in range(bounds.shape[0] - 1):
+                a = lr * G[m, i, q]
+                for c in range(bounds[m], bounds[m + 1]):
+                    tmp[c] -= a * GR[q, c]
+        for c in range(R):
+            ahead[looks[c]] = tmp[c]
+        forward(ins, cst, runs_ahead, first, v)
+        step_loss[s0 + i] = v[out]
+        if not math.isfinite(v[out]):
+            return s0 + i
+        for t in range(first, g.shape[0]):
+            g[t] = 0.0
+        g[out] = 1.0
+        backward_update(ins, cst, runs, first, v, g, need, lr, look, ahead[:0], ahead,
+                        delayed)
+        for c in range(R):
+            GR[i, c] = delayed[looks[c]]
+    return -1
+
+
+def matrices(runs: np.ndarray, look: np.ndarray) -> list[np.ndarray]:
+    """The runs read ahead grouped into weight matrices: runs of one length, side by side in
+    ``v`` (each starts where the last ends) and reading the same columns of the row."""
+    chosen = np.flatnonzero(look >= 0)
+    chosen = chosen[np.argsort(runs[chosen, 0], kind="stable")]
+    groups: list[list[int]] = []
+    for r in chosen.tolist():
+        if groups:
+            last = groups[-1][-1]
+            if look[r] == look[last] and runs[r, 2] == runs[last, 2] and \
+                    runs[r, 0] == runs[last, 0] + runs[last, 2]:
+                groups[-1].append(r)
+                continue
+        groups.append([r])
+    return [np.array(group, dtype=np.int64) for group in groups]
+
+
+def weights_read_ahead(runs: np.ndarray, look: np.ndarray) -> int:
+    return int(runs[look >= 0, 2].sum())
+
+
+def sgd_epoch(ins: np.ndarray, cst: np.ndarray, runs: np.ndarray, runs_ahead: np.ndarray,
+              first: int, v: np.ndarray, g: np.ndarray, need: np.ndarray, out: int,
+              B: tuple[np.ndarray, ...], cols: np.ndarray, wrt: np.ndarray, order: np.ndarray,
+              lr: float, step_loss: np.ndarray, look: np.ndarray, ahead_arg: int,
+              ahead: np.ndarray) -> int:
+    """One epoch of per-example SGD, blocked (see the module docstring); the arguments as
+    :func:`fused.sgd_epoch_direct`'s. Same contract: -1, the first step whose loss is not
+    finite, or -2 if a parameter became non-finite; on failure the caller replays."""
+    block = BLOCK
+    groups = matrices(runs, look)
+    looks = np.concatenate(groups)
+    bounds = np.concatenate([[0], np.cumsum([len(gr) for gr in groups])]).astype(np.int64)
+    spans = [(int(look[gr[0]]), int(runs[gr[0], 2])) for gr in groups]
+    # each matrix as a view of v: W[j] is run gr[j]'s weight row
+    Ws = [v[runs[gr[0], 0]:runs[gr[0], 0] + len(gr) * n].reshape(len(gr), n)
+          for gr, (_, n) in zip(groups, spans)]
+    X = B[ahead_arg]
+    n_rows = order.shape[0]
+    R = len(looks)
+    delayed = np.zeros(len(runs))
+    tmp = np.empty(R)
+    in_order = bool(np.array_equal(order, np.arange(n_rows)))   # then blocks are views of X
+    buffers: dict[int, tuple[np.ndarray, ...]] = {}
+    for s0 in range(0, n_rows, block):
+        rows = order[s0:s0 + block]
+        m = rows.shape[0]
+        if m not in buffers:                  # the full block, and a short last one
+            buffers[m] = (np.empty((m, R)), np.empty((len(groups), m, m)), np.empty((m, R)))
+        KT, G, GR = buffers[m]
+        Xb = X[s0:s0 + m] if in_order else X[rows]
+        for k, ((o, n), W) in enumerate(zip(spans, Ws)):
+            Xg = Xb[:, o:o + n]
+            KT[:, bounds[k]:bounds[k + 1]] = Xg @ W.T
+            np.matmul(Xg, Xg.T, out=G[k])
+        status = sgd_block(ins, cst, runs, runs_ahead, first, v, g, need, out, B, cols, rows,
+                           lr, step_loss, s0, look, looks, bounds, KT, G, GR, ahead, delayed,
+                           tmp)
+        if status >= 0:
+            return int(status)
+        for k, ((o, n), W) in enumerate(zip(spans, Ws)):
+            # W ← W − α GRᵀ X as BLAS (column-major) sees it: Wᵀ ← Wᵀ − α Xᵀ GR
+            new = dgemm(-lr, Xb[:, o:o + n].T, GR[:, bounds[k]:bounds[k + 1]], 1.0, W.T,
+                        overwrite_c=1)
+            if not np.shares_memory(new, W):
+                W[...] = new.T
+    return -1 if np.isfinite(v[wrt]).all() else -2
