@@ -7,8 +7,10 @@ All share one derivation (the lecture's Sigmoid, slide 113), in four steps:
 3. ``Y_a = f(X_a)`` depends on ``X_i`` only when ``a = i``: ``X∇_i = Y∇_i f'(X_i)``;
 4. ``X∇ = Y∇ ⊙ f'(X)``.
 
-Each op below repeats the steps with its own ``f'``, and keeps in the context what computes it
-cheaply (often the output itself, as the lecture's sigmoid does).
+:class:`Elementwise` writes that forward and backward once; each op below repeats the steps
+in its docstring with its own ``f'`` and gives two functions: ``f``, and ``derivative``,
+``f'`` written from the input ``x`` or the output ``y``, whichever is cheaper (the lecture's
+sigmoid uses its output).
 
 Numerical stability: sigmoid and softplus are written so that no exponential overflows
 (``e^-|x|`` only), so arguments of ±700 give no NaN or inf.
@@ -16,6 +18,7 @@ Numerical stability: sigmoid and softplus are written so that no exponential ove
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -24,7 +27,38 @@ from ...functions import sigmoid_array, softplus_array
 from .core import Op, TensorNode
 
 
-class Exp(Op):
+class Elementwise(Op):
+    """``Y = f(X)`` element-wise, for the ``f`` and ``derivative`` (``f'`` from the input
+    ``x`` and the output ``y``) a subclass gives: the forward keeps ``x`` and ``y`` in the
+    context, the backward is step 4, ``X∇ = Y∇ ⊙ f'(X)``."""
+
+    name = "elementwise"
+
+    @staticmethod
+    def f(x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def derivative(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    @classmethod
+    def forward(cls, context: dict[str, Any], x: np.ndarray) -> np.ndarray:
+        y = cls.f(x)
+        context["x"], context["y"] = x, y
+        return y
+
+    @classmethod
+    def backward(cls, context: dict[str, Any], g: np.ndarray) -> np.ndarray:
+        return g * cls.derivative(context["x"], context["y"])
+
+
+def relu_array(x: np.ndarray) -> np.ndarray:
+    """``max(x, 0)``."""
+    return np.maximum(x, 0.0)
+
+
+class Exp(Elementwise):
     """``Y = e^X`` element-wise.
 
     1. ``X∇_i = ∂l/∂X_i``   2. ``= Σ_a Y∇_a ∂Y_a/∂X_i``
@@ -33,19 +67,11 @@ class Exp(Op):
     """
 
     name = "exp"
-
-    @staticmethod
-    def forward(context: dict[str, Any], x: np.ndarray) -> np.ndarray:
-        y = np.exp(x)
-        context["y"] = y
-        return y
-
-    @staticmethod
-    def backward(context: dict[str, Any], g: np.ndarray) -> np.ndarray:
-        return g * context["y"]
+    f = staticmethod(np.exp)
+    derivative = staticmethod(lambda x, y: y)                   # e^x: the output itself
 
 
-class Log(Op):
+class Log(Elementwise):
     """``Y = ln X`` element-wise.
 
     1. ``X∇_i = ∂l/∂X_i``   2. ``= Σ_a Y∇_a ∂Y_a/∂X_i``
@@ -54,18 +80,11 @@ class Log(Op):
     """
 
     name = "log"
-
-    @staticmethod
-    def forward(context: dict[str, Any], x: np.ndarray) -> np.ndarray:
-        context["x"] = x
-        return np.log(x)
-
-    @staticmethod
-    def backward(context: dict[str, Any], g: np.ndarray) -> np.ndarray:
-        return g / context["x"]
+    f = staticmethod(np.log)
+    derivative = staticmethod(lambda x, y: 1.0 / x)
 
 
-class Sin(Op):
+class Sin(Elementwise):
     """``Y = sin X`` element-wise.
 
     1. ``X∇_i = ∂l/∂X_i``   2. ``= Σ_a Y∇_a ∂Y_a/∂X_i``
@@ -74,18 +93,11 @@ class Sin(Op):
     """
 
     name = "sin"
-
-    @staticmethod
-    def forward(context: dict[str, Any], x: np.ndarray) -> np.ndarray:
-        context["x"] = x
-        return np.sin(x)
-
-    @staticmethod
-    def backward(context: dict[str, Any], g: np.ndarray) -> np.ndarray:
-        return g * np.cos(context["x"])
+    f = staticmethod(np.sin)
+    derivative = staticmethod(lambda x, y: np.cos(x))
 
 
-class Cos(Op):
+class Cos(Elementwise):
     """``Y = cos X`` element-wise.
 
     1. ``X∇_i = ∂l/∂X_i``   2. ``= Σ_a Y∇_a ∂Y_a/∂X_i``
@@ -94,18 +106,11 @@ class Cos(Op):
     """
 
     name = "cos"
-
-    @staticmethod
-    def forward(context: dict[str, Any], x: np.ndarray) -> np.ndarray:
-        context["x"] = x
-        return np.cos(x)
-
-    @staticmethod
-    def backward(context: dict[str, Any], g: np.ndarray) -> np.ndarray:
-        return -g * np.sin(context["x"])
+    f = staticmethod(np.cos)
+    derivative = staticmethod(lambda x, y: -np.sin(x))
 
 
-class Sigmoid(Op):
+class Sigmoid(Elementwise):
     """``Y = σ(X) = 1/(1 + e^-X)`` element-wise (slide 113).
 
     1. ``X∇_i = ∂l/∂X_i``   2. ``= Σ_a Y∇_a ∂Y_a/∂X_i``
@@ -115,22 +120,19 @@ class Sigmoid(Op):
     """
 
     name = "sigmoid"
+    f = staticmethod(sigmoid_array)
+    derivative = staticmethod(lambda x, y: y * (1.0 - y))       # from the output
 
-    @staticmethod
-    def forward(context: dict[str, Any], x: np.ndarray) -> np.ndarray:
-        sigx = sigmoid_array(x)
-        context["sigx"] = sigx
-        return sigx
-
-    @staticmethod
-    def backward(context: dict[str, Any], g: np.ndarray) -> np.ndarray:
-        sigx = context["sigx"]
-        gx = g * sigx
-        gx *= 1.0 - sigx                # Y∇ σ (1 - σ); in place: gx is this call's own array
+    @classmethod
+    def backward(cls, context: dict[str, Any], g: np.ndarray) -> np.ndarray:
+        # (Y∇ ⊙ σ) ⊙ (1 − σ): the order of the vectorized engine's product, to the bit
+        y = context["y"]
+        gx = g * y
+        gx *= 1.0 - y
         return gx
 
 
-class Tanh(Op):
+class Tanh(Elementwise):
     """``Y = tanh X`` element-wise.
 
     1. ``X∇_i = ∂l/∂X_i``   2. ``= Σ_a Y∇_a ∂Y_a/∂X_i``
@@ -140,20 +142,11 @@ class Tanh(Op):
     """
 
     name = "tanh"
-
-    @staticmethod
-    def forward(context: dict[str, Any], x: np.ndarray) -> np.ndarray:
-        y = np.tanh(x)
-        context["y"] = y
-        return y
-
-    @staticmethod
-    def backward(context: dict[str, Any], g: np.ndarray) -> np.ndarray:
-        y = context["y"]
-        return g * (1.0 - y * y)
+    f = staticmethod(np.tanh)
+    derivative = staticmethod(lambda x, y: 1.0 - y * y)         # from the output
 
 
-class ReLU(Op):
+class ReLU(Elementwise):
     """``Y = max(X, 0)`` element-wise.
 
     1. ``X∇_i = ∂l/∂X_i``   2. ``= Σ_a Y∇_a ∂Y_a/∂X_i``
@@ -163,18 +156,11 @@ class ReLU(Op):
     """
 
     name = "relu"
-
-    @staticmethod
-    def forward(context: dict[str, Any], x: np.ndarray) -> np.ndarray:
-        context["x"] = x
-        return np.maximum(x, 0.0)
-
-    @staticmethod
-    def backward(context: dict[str, Any], g: np.ndarray) -> np.ndarray:
-        return g * (context["x"] > 0)
+    f = staticmethod(relu_array)
+    derivative = staticmethod(lambda x, y: x > 0)
 
 
-class Abs(Op):
+class Abs(Elementwise):
     """``Y = |X|`` element-wise.
 
     1. ``X∇_i = ∂l/∂X_i``   2. ``= Σ_a Y∇_a ∂Y_a/∂X_i``
@@ -184,18 +170,11 @@ class Abs(Op):
     """
 
     name = "abs"
-
-    @staticmethod
-    def forward(context: dict[str, Any], x: np.ndarray) -> np.ndarray:
-        context["x"] = x
-        return np.abs(x)
-
-    @staticmethod
-    def backward(context: dict[str, Any], g: np.ndarray) -> np.ndarray:
-        return g * np.sign(context["x"])
+    f = staticmethod(np.abs)
+    derivative = staticmethod(lambda x, y: np.sign(x))
 
 
-class Softplus(Op):
+class Softplus(Elementwise):
     """``Y = ln(1 + e^X)`` element-wise, computed as ``max(X, 0) + ln(1 + e^-|X|)`` (no
     overflow).
 
@@ -209,57 +188,21 @@ class Softplus(Op):
     """
 
     name = "softplus"
-
-    @staticmethod
-    def forward(context: dict[str, Any], x: np.ndarray) -> np.ndarray:
-        context["x"] = x
-        return softplus_array(x)
-
-    @staticmethod
-    def backward(context: dict[str, Any], g: np.ndarray) -> np.ndarray:
-        return g * sigmoid_array(context["x"])
+    f = staticmethod(softplus_array)
+    derivative = staticmethod(lambda x, y: sigmoid_array(x))
 
 
-def exp(x: Any) -> TensorNode:
-    """``e^x`` element-wise."""
-    return Exp.apply(x)
+def as_function(op: type[Elementwise]) -> Callable[[Any], TensorNode]:
+    """``op`` as a function of one node (or of anything numpy reads, a constant):
+    ``exp(x)`` is ``Exp.apply(x)``. It is named after the op and documented by the first
+    line of the op's docstring."""
+    def function(x: Any) -> TensorNode:
+        return op.apply(x)
+
+    function.__name__ = function.__qualname__ = op.name
+    function.__doc__ = (op.__doc__ or "").strip().splitlines()[0]
+    return function
 
 
-def log(x: Any) -> TensorNode:
-    """The natural logarithm, element-wise."""
-    return Log.apply(x)
-
-
-def sin(x: Any) -> TensorNode:
-    """``sin x`` element-wise."""
-    return Sin.apply(x)
-
-
-def cos(x: Any) -> TensorNode:
-    """``cos x`` element-wise."""
-    return Cos.apply(x)
-
-
-def sigmoid(x: Any) -> TensorNode:
-    """The logistic sigmoid ``1/(1 + e^-x)``, element-wise and overflow-free."""
-    return Sigmoid.apply(x)
-
-
-def tanh(x: Any) -> TensorNode:
-    """``tanh x`` element-wise."""
-    return Tanh.apply(x)
-
-
-def relu(x: Any) -> TensorNode:
-    """``max(x, 0)`` element-wise."""
-    return ReLU.apply(x)
-
-
-def abs(x: Any) -> TensorNode:
-    """``|x|`` element-wise."""
-    return Abs.apply(x)
-
-
-def softplus(x: Any) -> TensorNode:
-    """``ln(1 + e^x)`` element-wise, overflow-free."""
-    return Softplus.apply(x)
+exp, log, sin, cos, sigmoid, tanh, relu, abs, softplus = (
+    as_function(op) for op in (Exp, Log, Sin, Cos, Sigmoid, Tanh, ReLU, Abs, Softplus))
