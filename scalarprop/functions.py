@@ -257,14 +257,14 @@ def probability_grad_array(loss: str, Z: np.ndarray, T: np.ndarray) -> np.ndarra
 # -- array kernels (one compiled pass where numpy would make one temporary per operator) ------
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def sigmoid_from_exp(K: np.ndarray, H: np.ndarray, D: np.ndarray) -> None:
-    """``H = σ(K)`` and ``D = σ'(K) = h (1 − h)`` over a matrix in one pass, given
-    ``H = e^-|K|`` on entry (numpy's exp is SIMD, a compiled loop calls libm per element):
-    ``1/(1 + e)`` where ``k ≥ 0``, else ``e/(1 + e)``, the numbers of :func:`sigmoid_array`."""
+def sigmoid_rows(K: np.ndarray, b: np.ndarray, H: np.ndarray, D: np.ndarray) -> None:
+    """``H = σ(K + b)``, ``b[j]`` added to row ``j``, and ``D = σ'(K + b) = h (1 − h)``, in one
+    pass over the matrices: :func:`sigmoid_simd` makes no libm call, so LLVM vectorizes the
+    loop (numpy would take a pass per operator, and its ``exp`` alone costs more)."""
     for j in range(K.shape[0]):
+        bj = b[j]
         for n in range(K.shape[1]):
-            e = H[j, n]
-            h = (1.0 if K[j, n] >= 0.0 else e) / (1.0 + e)
+            h = sigmoid_simd(K[j, n] + bj)
             H[j, n] = h
             D[j, n] = h * (1.0 - h)
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from scipy.linalg.blas import dgemm, dgemv
 
-from ...functions import sigmoid_array, sigmoid_from_exp, softmax_ce_from_exp, softplus_array
+from ...functions import sigmoid_array, sigmoid_rows, softmax_ce_from_exp, softplus_array
 from .core import Op, TensorNode
 
 
@@ -108,13 +108,13 @@ class Dense(Op):
         shape = (W.shape[0], x.shape[0])            # a unit per row: Kᵀ = W Xᵀ
         K = array(buffers, "K", shape)
         np.matmul(W, x.T, out=K)
-        K += b[:, None]
         if activation == "identity":
+            K += b[:, None]
             H, D = K, None
         else:
             H = array(buffers, "H", shape)
             D = array(buffers, "D", shape)
-            ACTIVATIONS[activation](K, H, D)
+            ACTIVATIONS[activation](K, b, H, D)
         context["x"], context["W"], context["b"], context["D"] = x, W, b, D
         context["buffers"] = buffers
         return H.T
@@ -148,31 +148,26 @@ class Dense(Op):
         return gx, gW, gb
 
 
-def sigmoid_into(K: np.ndarray, H: np.ndarray, D: np.ndarray) -> None:
-    """``H = σ(K)`` and ``D = h (1 − h)``, overflow-free: ``e = e^-|k|`` from numpy's SIMD
-    ``exp``, then ``1/(1 + e)`` where ``k ≥ 0`` and ``e/(1 + e)`` elsewhere in one compiled
-    pass (numpy's masked choice costs more than the exp)."""
-    np.abs(K, out=H)
-    np.negative(H, out=H)
-    np.exp(H, out=H)
-    sigmoid_from_exp(K, H, D)
-
-
-def tanh_into(K: np.ndarray, H: np.ndarray, D: np.ndarray) -> None:
-    """``H = tanh K`` and ``D = 1 − h²``."""
+def tanh_into(K: np.ndarray, b: np.ndarray, H: np.ndarray, D: np.ndarray) -> None:
+    """``H = tanh(K + b)`` and ``D = 1 − h²`` (numpy's tanh is SIMD, a compiled loop's is a
+    libm call per element)."""
+    K += b[:, None]
     np.tanh(K, out=H)
     np.multiply(H, H, out=D)
     np.subtract(1.0, D, out=D)
 
 
-def relu_into(K: np.ndarray, H: np.ndarray, D: np.ndarray) -> None:
-    """``H = max(K, 0)`` and ``D = [k > 0]`` (0 at the kink, as the other engines take it)."""
+def relu_into(K: np.ndarray, b: np.ndarray, H: np.ndarray, D: np.ndarray) -> None:
+    """``H = max(K + b, 0)`` and ``D = [k > 0]`` (0 at the kink, as the other engines take
+    it)."""
+    K += b[:, None]
     np.maximum(K, 0.0, out=H)
     np.greater(K, 0.0, out=D)
 
 
-#: activation -> the function writing ``H`` and ``D = act'(K)`` (identity: ``H`` is ``K``)
-ACTIVATIONS = {"identity": None, "sigmoid": sigmoid_into, "tanh": tanh_into, "relu": relu_into}
+#: activation -> the function writing ``H = act(K + b)`` and ``D = act'(K + b)`` (the sigmoid's
+#: in one compiled pass; identity: ``H`` is ``K + b``)
+ACTIVATIONS = {"identity": None, "sigmoid": sigmoid_rows, "tanh": tanh_into, "relu": relu_into}
 
 
 def dense(x: Any, W: Any, b: Any, activation: str = "identity", buffers: Buffers | None = None
