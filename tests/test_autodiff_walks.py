@@ -3,6 +3,10 @@
 branches (a buffer an op computes into, a buffer filled by a copy, a node used twice by one op,
 sums the walk owns, an unused output)."""
 
+import importlib.util
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from cases import HEADS, HIDDEN, Split, make_case
@@ -89,3 +93,17 @@ def test_the_fast_walk_computes_into_the_buffers_and_accumulates_across_passes()
 def test_the_fast_walk_refuses_what_the_plain_walk_refuses():
     with pytest.raises(ValueError, match="scalar loss"):
         backward_reusing_buffers(TensorNode(np.ones(3)))
+
+
+def test_the_readme_quotes_the_benchmark():
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("autodiff_walks",
+                                                  root / "benchmarks" / "autodiff_walks.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    result = json.loads((root / "benchmarks" / "autodiff_walks.json").read_text())
+    assert [p["path"] for p in result["paths"]] == ["AVX-512", "AVX2 (forced)"]
+    text = (root / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("<!-- section:autodiff -->"):
+                   text.index("<!-- /section:autodiff -->")]
+    assert bench.cost_bullet(result) in " ".join(section.split())
