@@ -103,3 +103,14 @@ def test_compare_prints_earlier_runs_side_by_side(tmp_path, capsys):
         paths[-1].write_text(json.dumps(run))
     assert main(["bench", "--compare", *map(str, paths)]) == 0
     assert capsys.readouterr().out.startswith("| target | AVX-512 | AVX2 | goal |")
+
+
+@pytest.mark.parametrize("text,match", [("[1, 2]", "not a bench.json written by scalarprop"),
+                                        ("{}", "not a bench.json written by scalarprop"),
+                                        ('{"machine": [], "sizes": {}}', "not a bench.json")])
+def test_compare_refuses_a_file_that_is_not_a_bench_json(tmp_path, capsys, text, match):
+    path = tmp_path / "b.json"
+    path.write_text(text)
+    assert main(["bench", "--compare", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert match in err and len(err.strip().splitlines()) == 1

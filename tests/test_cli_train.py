@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from contextlib import nullcontext
 
 import numpy as np
 import pytest
@@ -109,3 +110,13 @@ def test_check_holds_each_parameter_to_its_estimated_error_by_default(capsys):
     assert main(["check"]) == 0
     out = capsys.readouterr().out
     assert "tolerance auto" in out and "est err" in out
+
+
+@pytest.mark.parametrize("argv", [["--engines", "scalar,scalar"],
+                                  ["--engine", "autodiff", "--engine", "autodiff"]])
+def test_check_refuses_an_engine_named_twice(argv, capsys):
+    # it compared scalar with vectorized instead, exit 0, without a word
+    with pytest.raises(SystemExit) if argv[0] == "--engines" else nullcontext():
+        assert main(["check", *argv]) == 2
+    err = capsys.readouterr().err
+    assert "named twice" in err and len(err.strip().splitlines()) == 1

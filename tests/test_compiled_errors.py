@@ -112,3 +112,73 @@ def test_bad_sizes():
 def test_none_is_not_a_number():
     with pytest.raises(spc.TracingError, match="NoneType"):
         spc.compile(lambda x: x[0] + None, 1)
+
+
+# -- a careless user's sweep (not callable, wrong arity, too many inputs, ...) --------------
+
+
+def test_what_compile_cannot_trace_is_refused_before_tracing(monkeypatch):
+    from scalarprop import validate
+
+    with pytest.raises(ValueError, match="fn must be a function, got str"):
+        spc.compile("f", 2)
+    with pytest.raises(ValueError, match=r"one list of inputs per size is passed, 1 in all"):
+        spc.compile(lambda: 1.0, 1)
+    with pytest.raises(ValueError, match=r"2 in all, but too many positional arguments"):
+        spc.compile(lambda x: x[0], 1, 1)
+    # a size that would hold the machine: refused with the figure, before any placeholder
+    monkeypatch.setattr(validate, "available_memory", lambda: 1 << 20)
+    with pytest.raises(ValueError, match="tracing 100000 inputs needs 28.6 MiB"):
+        spc.compile(lambda x: x[0], 100_000)
+
+
+def test_reading_past_an_argument_while_tracing_names_the_sizes():
+    with pytest.raises(spc.TracingError, match=r"read past the end of an argument .*\(2,\)"):
+        spc.compile(lambda x: x[0] * x[5], 2)
+
+
+def test_a_constant_that_is_not_finite_is_refused_while_tracing():
+    with pytest.raises(spc.TracingError, match="constant nan is not a finite number"):
+        spc.compile(lambda x: x[0] * float("nan"), 1)
+
+
+def test_per_row_is_a_flag_and_ragged_rows_say_where(cf):
+    with pytest.raises(ValueError, match="per_row='yes': expected True or False"):
+        cf.grad([1.0, 2.0], np.ones((2, 2)), batched=(1,), per_row="yes")
+    with pytest.raises(ValueError, match=r"argument 1 \(x\): not an array of numbers"):
+        cf([1.0, 2.0], [[1.0], [2.0, 3.0]])
+
+
+def test_an_sgd_update_that_overflows_is_undone_and_named():
+    # step 0 is finite (w - 1e308 * 1e-10), step 1 overflows (w - 1e308 * 10): the parameters
+    # after step 0 are kept, computed here by hand
+    lin = spc.compile(lambda w, x: spc.dot(w, x), 2, 2)
+    X = np.array([[1e-10, 1e-10], [10.0, 10.0], [1.0, 1.0]])
+    for batch_size in (1, 2):
+        w = np.ones(2)
+        with pytest.raises(ValueError, match="step 1: .*update makes a parameter NaN or inf"):
+            lin.sgd_epoch(w, X[[0, 1, 2]] if batch_size == 1 else X[[0, 0, 1, 1]],
+                          lr=1e308, batched=(1,), batch_size=batch_size)
+        expected = 1.0 - 1e308 * 1e-10 * batch_size
+        np.testing.assert_array_equal(w, [expected, expected])
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda: spc.Value("a"), r"Value\('a'\): expected a real number, got str"),
+    (lambda: spc.Value(None), "expected a real number, got NoneType"),
+    (lambda: spc.Value(1 + 2j), "expected a real number, got complex"),
+    (lambda: spc.Value([1.0, 2.0]), "expected a real number, got list"),
+    (lambda: spc.Value(float("nan")), r"Value\(nan\): not a finite number"),
+    (lambda: spc.Value(float("-inf")), r"Value\(-inf\): not a finite number"),
+    (lambda: spc.Value(1.0) + "a", "expected a real number, got str"),
+    (lambda: spc.Value(-1.0).log(), r"log\(-1.0\): math domain error"),
+    (lambda: spc.Value(1.0) / 0, r"1.0 / 0.0: float division by zero"),
+    (lambda: spc.Value(0.0) ** -1, r"0.0 \*\* -1: "),
+    (lambda: spc.Value(0.0) ** 0.5, r"the derivative of x \*\* 0.5 at x = 0.0"),
+    (lambda: spc.Value(-2.0) ** 0.5, "fractional power is not a real number"),
+    (lambda: spc.Value(1000.0).exp(), r"exp\(1000.0\): math range error"),
+    (lambda: spc.Value(1e200) * 1e200, r"\* of 1e\+200, 1e\+200 gives inf"),
+])
+def test_an_eager_value_says_which_number_or_operation_is_wrong(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()

@@ -89,11 +89,32 @@ def test_too_many_edges_suggests_max_units():
 @pytest.mark.parametrize("bad, match", [
     (dict(steps=-1), "steps"), (dict(examples=0), "examples"), (dict(lr=float("nan")), "lr"),
     (dict(show="colours"), "show"), (dict(weight="W7[0,0]"), "W7"), (dict(engine="gpu"), "engine"),
+    (dict(steps=10**9), r"steps=1000000000: at most 10000"), (dict(lr=True), "lr=True"),
+    (dict(eps=True), "eps=True"), (dict(seed=-1), "seed=-1"), (dict(seed="a"), "seed='a'"),
 ])
-def test_bad_options_are_refused(bad, match):
+def test_bad_options_are_refused(bad, match, monkeypatch):
+    import scalarprop.plot.page as page_module
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the SGD run started before the options were checked")
+
+    monkeypatch.setattr(page_module, "record", no_work)
     net, X, T = lecture_data()
     with pytest.raises(ValueError, match=match):
         sp.explore(net, X, T, **bad)
+
+
+def test_non_finite_parameters_are_refused_before_any_kernel(monkeypatch):
+    from scalarprop.engines import scalar
+
+    def no_kernel(*args, **kwargs):
+        raise AssertionError("a kernel ran on non-finite parameters")
+
+    monkeypatch.setattr(scalar, "nodes", no_kernel)
+    net, X, T = lecture_data()
+    net.params[3] = np.nan
+    with pytest.raises(ValueError, match=r"net.params: W0\[1,1\] \(index 3\) = nan"):
+        sp.explore(net, X, T)
 
 
 def test_diverging_sgd_is_a_value_error_and_leaves_the_network():

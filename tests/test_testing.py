@@ -168,6 +168,7 @@ def test_f_that_writes_into_its_argument_is_refused():
     (np.array([1.0 + 1j]), "x: complex"),
     (np.array(["a"]), "x: dtype"),
     ([[1.0, 2.0], [3.0]], "x: cannot be read"),
+    (np.array([]), r"x: empty \(shape \(0,\)\)"),
 ])
 def test_bad_x(x, match):
     with pytest.raises(ValueError, match=match):

@@ -68,6 +68,9 @@ def test_fast_check_bad_arguments():
             check_gradients(net, X, T, fast=True, directions=directions)
         with pytest.raises(ValueError, match="directions="):
             assert_gradients_close(f, X5, grad_f(X5), fast=True, directions=directions)
+    for seed in (-1, 1.5, "0"):
+        with pytest.raises(ValueError, match=f"seed={seed!r}: expected an integer >= 0"):
+            assert_gradients_close(f, X5, grad_f(X5), fast=True, seed=seed)
     with pytest.raises(ValueError, match="fast=True"):
         check_gradients(net, X, T, fast=True, atol=1e-5)
     with pytest.raises(ValueError, match="fast=True"):

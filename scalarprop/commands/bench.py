@@ -47,7 +47,17 @@ def run(args: argparse.Namespace) -> int:
                     runs.append(json.load(f))
             except (OSError, ValueError) as exc:
                 raise ValueError(f"--compare {path}: cannot read a bench.json ({exc})") from None
-        print(targets_table(runs))
+            if not (isinstance(runs[-1], dict) and isinstance(runs[-1].get("machine"), dict)
+                    and isinstance(runs[-1].get("sizes"), dict)):
+                raise ValueError(f"--compare {path}: not a bench.json written by scalarprop "
+                                 "bench (no 'machine' and 'sizes' tables)")
+        try:
+            table = targets_table(runs)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            # a file from an older version, or edited: one line, not a traceback
+            raise ValueError(f"--compare {' '.join(args.compare)}: a file lacks the figures "
+                             f"the targets need ({type(exc).__name__}: {exc})") from None
+        print(table)
         return 0
     if args.avx2:
         return run_on_avx2(args)

@@ -43,6 +43,11 @@ def parse_engines(text: str) -> list[str]:
     if unknown or not names:
         raise argparse.ArgumentTypeError(
             f"{text!r}: expected comma-separated engine names from {', '.join(ENGINE_NAMES)}")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        # "scalar,scalar" would compare scalar with itself, or quietly with another engine
+        raise argparse.ArgumentTypeError(f"{text!r}: {', '.join(twice)} named twice; name "
+                                         "different engines to compare")
     return names
 
 
@@ -57,6 +62,13 @@ def pairs_to_compare(engines: list[str]) -> list[tuple[str, str]]:
 def run(args: argparse.Namespace) -> int:
     if args.batch < 1:
         raise ValueError(f"--batch {args.batch}: need at least one example")
+    if args.engines is not None and args.engine is not None:
+        raise ValueError("--engines and --engine: give one of them")
+    if args.engine is not None:
+        try:
+            parse_engines(",".join(args.engine))     # the same rule: no engine twice
+        except argparse.ArgumentTypeError as exc:
+            raise ValueError(f"--engine: {exc}") from None
     net = MLP(args.sizes, args.hidden, args.output, args.loss, seed=args.seed)
     rng = np.random.default_rng(args.seed + 1)
     # non-zero biases: a zero bias puts many nodes exactly at a kink
@@ -65,9 +77,7 @@ def run(args: argparse.Namespace) -> int:
     T = random_targets(net, args.batch, rng)
     print(net)
     ok = True
-    if args.engines is not None and args.engine is not None:
-        raise ValueError("--engines and --engine: give one of them")
-    engines = list(dict.fromkeys(args.engines or args.engine or ["scalar", "vectorized"]))
+    engines = args.engines or args.engine or ["scalar", "vectorized"]
     for engine in engines:
         result = check_gradients(net, X, T, engine=engine, eps=args.eps, atol=args.atol,
                                  rtol=args.rtol)

@@ -41,7 +41,7 @@ from ..engines import ENGINE_NAMES, get_engine
 from ..explain import explain, lecture_name_of, node_symbol, parse_weight
 from ..files import check_writable, write_text
 from ..network import MLP
-from ..validate import check_batch
+from ..validate import check_batch, check_params
 from .layout import MAX_UNITS, columns
 from .network import SHOWS
 from .record import Recording, record
@@ -50,6 +50,8 @@ from .record import Recording, record
 MAX_EDGES = 2000
 #: an output layer up to this wide is held whole, so every path through it can be derived
 WHOLE_OUTPUT = 64
+#: the most SGD steps a page records (it holds every step's parameters and node values)
+MAX_STEPS = 10_000
 #: the checks (engines, finite difference) kept: at most about this many numbers of each kind
 CHECK_BUDGET = 20_000
 
@@ -139,14 +141,19 @@ def explore(net: MLP, X: Any, T: Any, out: str | os.PathLike | None = None, *,
         check_writable(check_out(out), "out", ".html")
     if not isinstance(net, MLP):
         raise ValueError(f"net: expected a scalarprop MLP, got {type(net).__name__}")
+    check_params(net)
     Xc, Tc = check_batch(net, X, T)
     n_shown = min(_positive_int("examples", examples, 1), Xc.shape[0])
     steps = _positive_int("steps", steps, 0)
+    if steps > MAX_STEPS:
+        raise ValueError(f"steps={steps}: at most {MAX_STEPS}; the page holds the numbers of "
+                         "every step")
     max_units = _positive_int("max_units", max_units, 2)
-    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr={lr!r}: expected a positive finite learning rate")
-    if not (isinstance(eps, (int, float)) and math.isfinite(eps) and eps > 0):
-        raise ValueError(f"eps={eps!r}: expected a positive finite step")
+    seed = _positive_int("seed", seed, 0)
+    for name, value in (("lr", lr), ("eps", eps)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) \
+                or not math.isfinite(value) or value <= 0:
+            raise ValueError(f"{name}={value!r}: expected a positive finite number")
     if show not in SHOWS:
         raise ValueError(f"show={show!r}: expected one of {list(SHOWS)}")
     if engine not in ENGINE_NAMES:

@@ -71,6 +71,8 @@ def as_real(a: Any, name: str, allow_nonfinite: bool = False) -> np.ndarray:
         raise ValueError(f"{name}: complex dtype {arr.dtype}; expected real float64 values")
     if arr.dtype.kind not in "biuf":
         raise ValueError(f"{name}: dtype {arr.dtype} is not numeric; expected float64 values")
+    if arr.size == 0:
+        raise ValueError(f"{name}: empty (shape {arr.shape}); expected at least one number")
     arr = arr.astype(np.float64)
     if not allow_nonfinite and not np.isfinite(arr).all():
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(np.atleast_1d(arr)))[0])
@@ -96,6 +98,12 @@ def check_nonnegative(value: Any, name: str) -> float:
             or not np.isfinite(value) or value < 0:
         raise ValueError(f"{name}={value!r}: expected a finite number >= 0")
     return float(value)
+
+
+def check_seed(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"seed={value!r}: expected an integer >= 0")
+    return int(value)
 
 
 def check_count(value: Any, name: str) -> int:

@@ -21,6 +21,7 @@ from .arguments import (
     check_f,
     check_method,
     check_names,
+    check_seed,
     resolve_tolerance,
 )
 from .complex_step import complex_step_error, complex_step_gradient
@@ -73,6 +74,7 @@ def assert_gradients_close(f: Callable[[np.ndarray], float], x: Any, grad: Any,
     labels = check_names(names, xr.shape)
     if fast:
         directions = check_count(directions, "directions")
+        seed = check_seed(seed)
         if rule != "auto" or method not in ("central", "richardson"):
             raise ValueError("fast=True measures slopes with the auto tolerance of central "
                              "differences: leave method, atol and rtol at their defaults")

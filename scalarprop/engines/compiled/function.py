@@ -14,7 +14,15 @@ import numpy as np
 
 from ...memory import aligned_empty
 from . import batch, codegen, tape, training
-from .arguments import argument_names, as_indices, check_array, check_rows, check_sizes
+from .arguments import (
+    argument_names,
+    as_indices,
+    check_array,
+    check_flag,
+    check_function,
+    check_rows,
+    check_sizes,
+)
 from .program import Program, build
 from .source import render, render_forward
 from .trace import trace
@@ -31,6 +39,7 @@ class CompiledFunction:
         if backend not in BACKENDS:
             raise ValueError(f"backend={backend!r}: expected one of {BACKENDS}")
         self.sizes = check_sizes(sizes)
+        check_function(fn, self.sizes)
         graph, outputs, vector = trace(fn, self.sizes)
         self.traced_nodes = len(graph)
         self.program: Program = build(graph, outputs, self.sizes)
@@ -90,6 +99,7 @@ class CompiledFunction:
                  ) -> Any:
         """The value: a float (an array for a vector output). With ``batched``, the sum over
         rows (and, with ``per_row=True``, also each row's value)."""
+        per_row = check_flag(per_row, "per_row")
         marks = self.check_batched(batched)
         arrays = self.check_args(args, marks)
         p = self.program
@@ -112,6 +122,7 @@ class CompiledFunction:
         ``batched``, the value and gradient summed over the rows (the lecture's batch loss),
         in one compiled call; ``per_row=True`` adds each row's value."""
         self.require_scalar("grad (use vjp for a vector output)")
+        per_row = check_flag(per_row, "per_row")
         marks = self.check_batched(batched)
         arrays = self.check_args(args, marks)
         which = self.check_wrt(wrt, marks)

@@ -155,6 +155,8 @@ class Traced:
         if isinstance(x, bool) or not isinstance(x, (int, float)):
             raise TracingError(f"{user_line()}\n  cannot combine a traced value with "
                                f"{type(x).__name__} {x!r}: only numbers and traced values")
+        if not math.isfinite(x):
+            raise TracingError(f"{user_line()}\n  a constant {x!r} is not a finite number")
         return self.graph.constant(x)
 
     def _rmake(self, op: int, other: Any) -> Traced:
@@ -283,7 +285,12 @@ def trace(fn: Callable[..., Any], sizes: Sequence[int]) -> tuple[Graph, list[int
     for size in sizes:
         placeholders.append([Traced(graph, graph.input(position + i)) for i in range(size)])
         position += size
-    result = fn(*placeholders)
+    try:
+        result = fn(*placeholders)
+    except IndexError as exc:
+        raise TracingError(f"{getattr(fn, '__name__', fn)} read past the end of an argument "
+                           f"while tracing ({exc}); the sizes given are {tuple(sizes)}, one "
+                           "list of that many inputs per argument") from None
     vector = isinstance(result, (list, tuple))
     items = list(result) if vector else [result]
     if not items:

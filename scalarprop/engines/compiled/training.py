@@ -48,9 +48,9 @@ def sgd_epoch(cf: Any, args: Sequence[Any], lr: float, wrt: Any, batched: Sequen
     g = np.zeros(p.num_slots)
     need, out, wrt_slots = cf.need(which), int(p.outputs[0]), cf.slots(which)
     failed = -2
+    start = v[wrt_slots]                # the parameters before the epoch (a copy)
     plan = fused_plan(cf, which, marks)
     if batch_size == 1 and plan is not None:
-        start = v[wrt_slots]
         look, ahead_arg = plan
         extended, runs_ahead, ahead = fused.scratch(v, p.runs, look)
         v = extended[:p.num_slots]
@@ -64,11 +64,26 @@ def sgd_epoch(cf: Any, args: Sequence[Any], lr: float, wrt: Any, batched: Sequen
     if failed == -2:
         failed = batch.sgd_epoch(p.ins, p.cst, p.runs, p.first, v, g, need, out, B, cols,
                                  wrt_slots, rows, int(batch_size), float(lr), step_loss)
+    if not np.isfinite(v[wrt_slots]).all():
+        # an update overflowed (the kernels check losses and gradients, not what lr times
+        # a gradient makes): the steps again, one call each, stopping before that one
+        v[wrt_slots] = start
+        failed = -1
+        for s in range(len(step_loss)):
+            before = v[wrt_slots]
+            failed = batch.sgd_epoch(p.ins, p.cst, p.runs, p.first, v, g, need, out, B, cols,
+                                     wrt_slots, rows[s * batch_size:(s + 1) * batch_size],
+                                     int(batch_size), float(lr), step_loss[s:s + 1])
+            if failed >= 0 or not np.isfinite(v[wrt_slots]).all():
+                v[wrt_slots] = before
+                failed = s
+                break
     for j in which:
         args[j][...] = v[p.offsets[j]:p.offsets[j + 1]]
     if failed >= 0:
-        raise ValueError(f"sgd_epoch: step {failed}: the loss or gradient is not finite; "
-                         "the parameters hold their values from before that step")
+        raise ValueError(f"sgd_epoch: step {failed}: the loss or gradient is not finite, or "
+                         "the update makes a parameter NaN or inf; the parameters hold their "
+                         "values from before that step")
     return step_loss
 
 

@@ -15,6 +15,9 @@ topological order, and applies the chain rule of slide 30, summed over every pat
 from __future__ import annotations
 
 import math
+import numbers
+from collections.abc import Callable
+from typing import Any
 
 
 class Value:
@@ -23,7 +26,7 @@ class Value:
     __slots__ = ("data", "grad", "parents", "op")
 
     def __init__(self, data: float, parents: tuple = (), op: str = "") -> None:
-        self.data = float(data)
+        self.data = real_number(data, parents, op)
         self.grad = 0.0
         self.parents = parents      # ((x, ∂self/∂x), ...)
         self.op = op
@@ -44,11 +47,17 @@ class Value:
     def __pow__(self, p: float) -> Value:
         if isinstance(p, Value):
             raise TypeError("Value ** Value is not supported: the exponent must be a constant")
-        return Value(self.data ** p, ((self, p * self.data ** (p - 1)),), f"**{p}")
+        x = self.data
+        y = compute(f"{x!r} ** {p!r}", lambda: x ** p)
+        if isinstance(y, complex):
+            raise ValueError(f"{x!r} ** {p!r}: a negative number to a fractional power is not "
+                             "a real number")
+        dy = compute(f"the derivative of x ** {p!r} at x = {x!r}", lambda: p * x ** (p - 1))
+        return Value(y, ((self, dy),), f"**{p}")
 
     def __truediv__(self, other: Value | float) -> Value:
         other = as_value(other)
-        y = self.data / other.data
+        y = compute(f"{self.data!r} / {other.data!r}", lambda: self.data / other.data)
         return Value(y, ((self, 1.0 / other.data), (other, -y / other.data)), "/")
 
     def __neg__(self) -> Value:
@@ -71,11 +80,12 @@ class Value:
         return as_value(other) / self
 
     def exp(self) -> Value:
-        y = math.exp(self.data)
+        y = compute(f"exp({self.data!r})", lambda: math.exp(self.data))
         return Value(y, ((self, y),), "exp")
 
     def log(self) -> Value:
-        return Value(math.log(self.data), ((self, 1.0 / self.data),), "log")
+        y = compute(f"log({self.data!r})", lambda: math.log(self.data))
+        return Value(y, ((self, 1.0 / self.data),), "log")
 
     def sin(self) -> Value:
         return Value(math.sin(self.data), ((self, math.cos(self.data)),), "sin")
@@ -134,6 +144,29 @@ class Value:
         for y in reversed(order):
             for x, dy_dx in y.parents:
                 x.grad += y.grad * dy_dx
+
+
+def real_number(data: Any, parents: tuple, op: str) -> float:
+    """``data`` as a float, if it is a real, finite number; else a ValueError that says which
+    input, or which operation on which numbers, gave it."""
+    if not isinstance(data, numbers.Real):
+        raise ValueError(f"Value({data!r}): expected a real number, got {type(data).__name__}")
+    x = float(data)
+    if not math.isfinite(x):
+        if parents:
+            inputs = ", ".join(repr(p.data) for p, _ in parents)
+            raise ValueError(f"{op} of {inputs} gives {x}: the result is not a finite number")
+        raise ValueError(f"Value({data!r}): not a finite number")
+    return x
+
+
+def compute(what: str, f: Callable[[], Any]) -> Any:
+    """``f()``, with Python's arithmetic errors (1/0, log of a negative number, exp
+    overflowing) as one ValueError that names the operation and its numbers."""
+    try:
+        return f()
+    except (ArithmeticError, ValueError) as exc:
+        raise ValueError(f"{what}: {exc}") from None
 
 
 def as_value(x: Value | float) -> Value:
