@@ -48,8 +48,10 @@ GROUPS: dict[str, dict[str, list[str]]] = {
         ("arguments", []), ("asserts", []), ("complex_step", []),
         ("differences", ["test_fd_rates"]), ("directional", []), ("evaluator", []),
         ("report", []), ("second_order", []), ("strategies", ["test_hypothesis"]))},
-    "autodiff": {f"engines/autodiff/{name}.py": AUTODIFF for name in (
+    "autodiff": {**{f"engines/autodiff/{name}.py": AUTODIFF for name in (
         "arithmetic", "elementwise", "reductions", "losses", "softmax")},
+        "engines/autodiff/fused.py": ["test_autodiff_fused", "test_autodiff_engine",
+                                      "test_autodiff_walks"]},
 }
 
 # one mutation per operator, as mutmut makes them: + to -, * to /, < to <=, == to !=, a number
