@@ -5,36 +5,68 @@ import math
 
 import numpy as np
 import pytest
+from cases import make_case
 
-from scalarprop import MLP, scalar, vectorized
+from scalarprop import MLP, scalar, scalar_fast, vectorized
+from scalarprop.examples import lecture_network
+from scalarprop.validate import check_batch
 
 
-def logits_net(b, output="softmax", loss="ce"):
-    """A one-layer network on a zero input: its logits are its biases ``b``."""
-    net = MLP([1, len(b)], output=output, loss=loss, seed=0)
-    net.weights(0)[:] = 0.0
-    net.biases(0)[:] = b
+def logits_net(b, depth):
+    """A softmax/ce network with ``depth`` hidden layers whose logits are ``b`` exactly (the
+    output weights are 0)."""
+    net = MLP([1] + [2] * depth + [len(b)], output="softmax", loss="ce", seed=0)
+    net.weights(depth)[:] = 0.0
+    net.biases(depth)[:] = b
     return net
 
 
 @pytest.mark.parametrize("engine", [scalar, vectorized])
+@pytest.mark.parametrize("depth", [0, 1])
 @pytest.mark.parametrize("top", [0, 1, 2])
-def test_softmax_and_ce_take_the_largest_logit_wherever_it_is(engine, top):
+def test_softmax_and_ce_take_the_largest_logit_wherever_it_is(engine, depth, top):
     # logits 0, 0 and 800 (at `top`): softmax subtracts the largest before e^z, so y is
     # exactly one-hot and ce is exact: 800 - z_t (+ log(1 + 2e^-800), which rounds away)
     b = np.zeros(3)
     b[top] = 800.0
-    net = logits_net(b)
-    X = np.zeros((1, 1))
+    net = logits_net(b, depth)
+    X = np.ones((1, 1))
+    y = f"h{depth + 1}"
     for t, want in ((top, 0.0), ((top + 1) % 3, 800.0)):
         nodes = engine.nodes(net, X, np.array([t]))
-        np.testing.assert_array_equal(nodes["h1"][0], np.eye(3)[top])
+        np.testing.assert_array_equal(nodes[y][0], np.eye(3)[top])
         assert nodes["loss"] == want
-        # dl/dk = y - onehot(t), the bias gradient of a one-layer net
+        # dl/dz = y - onehot(t), the gradient of the output biases
         np.testing.assert_array_equal(nodes["grad"][-3:], np.eye(3)[top] - np.eye(3)[t])
     # dl/dy_t = -1/y_t = -e^(lse - z_t): -1 at the top class
     nodes = engine.nodes(net, X, np.array([top]))
-    assert nodes["h1_grad"][0, top] == -1.0
+    assert nodes[y + "_grad"][0, top] == -1.0
+
+
+@pytest.mark.parametrize("engine", [scalar, vectorized])
+def test_the_loss_alone_is_the_lectures_loss(engine):
+    net, x, t = lecture_network()
+    assert engine.loss(net, x[None], t[None]) == pytest.approx(4.0, abs=1e-12)  # (10.1-12.1)^2
+
+
+def no_replay(*args):
+    raise AssertionError("a finite epoch was replayed with the lecture kernel")
+
+
+def test_a_finite_epoch_is_not_replayed_by_the_lecture_kernel(monkeypatch):
+    # the fast kernels fall back to the lecture kernel only after a step that is not
+    # finite; a finite epoch comes out of the fast path itself, with the lecture's numbers
+    net, X, T = make_case("tanh", "softmax", "ce", 1, n=10)
+    Xc, Tc = check_batch(net, X, T)
+    order = np.arange(10)[::-1].copy()
+    want = net.copy()
+    assert scalar.lecture_epoch(want, Xc, Tc, order, 1, 0.05, np.empty(10)) == -1
+    monkeypatch.setattr(scalar_fast, "lecture_epoch", no_replay)
+    for run in (scalar_fast.sgd_epoch,
+                lambda *args: scalar_fast.sgd_epoch_blocked(*args, block=4)):
+        got = net.copy()
+        assert run(got, Xc, Tc, order, 0.05, np.empty(10)) == -1
+        np.testing.assert_allclose(got.params, want.params, rtol=0, atol=1e-12)
 
 
 def test_absolute_loss_at_its_kink_takes_the_subgradient_zero_in_both_engines():
