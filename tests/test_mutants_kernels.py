@@ -81,3 +81,23 @@ def test_absolute_loss_at_its_kink_takes_the_subgradient_zero_in_both_engines():
     np.testing.assert_array_equal(s["h2_grad"], v["h2_grad"])
     np.testing.assert_allclose(s["grad"], v["grad"], rtol=1e-13, atol=1e-15)
     assert s["loss"] == v["loss"] == pytest.approx(1.0, abs=1e-12) and math.isfinite(s["loss"])
+
+
+def test_a_step_whose_loss_overflows_is_found_by_every_sgd_kernel():
+    # logits +-1e308: ce = lse - z_t is 2e308 = inf for class 1 while its gradient
+    # y - onehot(t) = (1, -1) is finite, so only the check of the step's loss can stop there;
+    # class 0 costs 0. The lecture kernel stops at step 1; so must the fast ones.
+    net = MLP([1, 2], output="softmax", loss="ce", seed=0)
+    net.weights(0)[:] = 0.0
+    net.biases(0)[:] = [1e308, -1e308]
+    Xc, Tc = check_batch(net, np.zeros((3, 1)), np.array([0, 1, 0]))
+    order = np.arange(3)
+    runs = {"lecture": lambda *args: scalar.lecture_epoch(*args[:4], 1, *args[4:]),
+            "fused": scalar_fast.sgd_epoch,
+            "blocked": lambda *args: scalar_fast.sgd_epoch_blocked(*args, block=2)}
+    for name, run in runs.items():
+        got, step_loss = net.copy(), np.zeros(3)
+        with np.errstate(over="ignore"):        # uncompiled, -1e308 - 1e308 warns
+            assert run(got, Xc, Tc, order, 0.1, step_loss) == 1, name
+        assert step_loss[0] == 0.0 and step_loss[1] == np.inf, name
+        np.testing.assert_array_equal(got.params, net.params, err_msg=name)
