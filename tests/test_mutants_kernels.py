@@ -101,3 +101,24 @@ def test_a_step_whose_loss_overflows_is_found_by_every_sgd_kernel():
             assert run(got, Xc, Tc, order, 0.1, step_loss) == 1, name
         assert step_loss[0] == 0.0 and step_loss[1] == np.inf, name
         np.testing.assert_array_equal(got.params, net.params, err_msg=name)
+
+
+def test_a_last_step_whose_gradient_overflows_is_found_by_every_sgd_kernel():
+    # the last step's loss (y - t)^2 = 1e300 is finite, its gradient 2 (y - t) x = 2e350 is
+    # not: only a check of the gradient (the lecture kernel) or of the parameters after the
+    # epoch (the fast ones) sees it. All must stop there, the parameters as before the step.
+    net = MLP([1, 1], output="identity", loss="squared", seed=0)
+    net.weights(0)[:] = 1e-50
+    net.biases(0)[:] = 0.0
+    Xc, Tc = check_batch(net, np.array([[1.0], [1e200]]), np.zeros((2, 1)))
+    order = np.arange(2)
+    want = net.copy()
+    assert scalar.lecture_epoch(want, Xc[:1], Tc[:1], order[:1], 1, 0.1, np.zeros(1)) == -1
+    runs = {"lecture": lambda *args: scalar.lecture_epoch(*args[:4], 1, *args[4:]),
+            "fused": scalar_fast.sgd_epoch,
+            "blocked": lambda *args: scalar_fast.sgd_epoch_blocked(*args, block=2)}
+    for name, run in runs.items():
+        got = net.copy()
+        with np.errstate(over="ignore", invalid="ignore"):
+            assert run(got, Xc, Tc, order, 0.1, np.zeros(2)) == 1, name
+        np.testing.assert_array_equal(got.params, want.params, err_msg=name)
