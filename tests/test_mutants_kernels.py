@@ -116,9 +116,18 @@ def test_a_last_step_whose_gradient_overflows_is_found_by_every_sgd_kernel():
     assert scalar.lecture_epoch(want, Xc[:1], Tc[:1], order[:1], 1, 0.1, np.zeros(1)) == -1
     runs = {"lecture": lambda *args: scalar.lecture_epoch(*args[:4], 1, *args[4:]),
             "fused": scalar_fast.sgd_epoch,
-            "blocked": lambda *args: scalar_fast.sgd_epoch_blocked(*args, block=2)}
+            "blocked": lambda *args: scalar_fast.sgd_epoch_blocked(*args, block=2),
+            "vectorized": lambda *args: vectorized.lecture_epoch(*args[:4], 1, *args[4:]),
+            "vectorized_fast": lambda *args: vectorized.train_epoch(*args[:4], 1, *args[4:])}
     for name, run in runs.items():
         got = net.copy()
         with np.errstate(over="ignore", invalid="ignore"):
             assert run(got, Xc, Tc, order, 0.1, np.zeros(2)) == 1, name
         np.testing.assert_array_equal(got.params, want.params, err_msg=name)
+
+
+@pytest.mark.parametrize("params", [[[1.0, 2.0], [3.0]], [1.0, [2.0]]])
+def test_loss_at_refuses_parameters_that_are_no_array(params):
+    net = MLP([1, 1], output="identity", loss="squared", seed=0)
+    with pytest.raises(ValueError, match="params: cannot be read as a numeric array"):
+        vectorized.loss_at(net, params, np.ones((1, 1)), np.ones((1, 1)))
