@@ -1,0 +1,64 @@
+"""Cases that mutation testing (docs/mutation-testing.md) showed no other test pins down in
+checks/gradcheck.py and checks/comparison.py: what the checkers accept, refuse and report."""
+
+import numpy as np
+import pytest
+from cases import make_case
+
+from scalarprop import MLP, check_gradients
+
+
+def relu_at_a_kink():
+    """relu units whose pre-activation is exactly 0 for the one example: b1's slopes jump."""
+    net = MLP([2, 3, 3, 1], hidden="relu", seed=1)
+    net.biases(0)[:] = 0.0
+    net.biases(1)[:] = 0.0
+    net.weights(0)[:] = -np.abs(net.weights(0))
+    return net, np.array([[1.0, 2.0]]), np.array([[0.5]])
+
+
+def test_the_fixed_rule_flags_a_kink_and_does_not_fail_it():
+    net, X, T = relu_at_a_kink()
+    result = check_gradients(net, X, T, atol=1e-5, rtol=1e-3)
+    assert result.ok and result.kinks, str(result)
+    assert set(result.kinks) <= {f"b1[{j}]" for j in range(3)}
+    # a kink is a jump of the one-sided slopes, not any difference between them
+    smooth = check_gradients(*make_case("sigmoid", "identity", "squared", 2, seed=3),
+                             atol=1e-5, rtol=1e-3)
+    assert smooth.ok and not smooth.kinks, str(smooth)
+
+
+@pytest.mark.parametrize("eps", [0, 0.0, -1e-6, np.inf, np.nan, True, "1e-6", [1e-6]])
+def test_a_bad_step_is_refused(eps):
+    net, X, T = make_case("tanh", "identity", "squared", 1)
+    with pytest.raises(ValueError, match="eps="):
+        check_gradients(net, X, T, eps=eps)
+
+
+@pytest.mark.parametrize("eps", [1e-6, 1e-4, np.float32(1e-3), 1])
+def test_a_good_step_is_taken(eps):
+    # identity units and the squared loss: quadratic in each parameter, so the central
+    # difference is exact at any step, even 1
+    net, X, T = make_case("identity", "identity", "squared", 1)
+    result = check_gradients(net, X, T, eps=eps, atol=1e-4, rtol=1e-2)
+    assert result.ok and result.eps == eps, str(result)
+
+
+def test_a_report_of_more_than_40_parameters_shows_a_selection_and_says_so():
+    for sizes, shown in (([1, 13, 1], True), ([6, 5, 1], False)):    # 40 and 41 parameters
+        net = MLP(sizes, hidden="tanh", seed=0)
+        rng = np.random.default_rng(0)
+        text = str(check_gradients(net, rng.normal(size=(2, sizes[0])),
+                                   rng.normal(size=(2, 1))))
+        assert all(name in text for name in net.param_names) == shown
+        assert (f"of {net.num_params} rows shown" in text) != shown, text
+
+
+@pytest.mark.parametrize("hidden,loss,parts", [
+    ("relu", "squared", "hidden='relu' is not"),
+    ("relu", "absolute", "hidden='relu' and loss='absolute' are not"),
+])
+def test_the_complex_step_names_what_is_not_analytic(hidden, loss, parts):
+    net, X, T = make_case(hidden, "identity", loss, 1, seed=2)
+    result = check_gradients(net, X, T, method="complex_step")
+    assert parts in result.note, result.note
