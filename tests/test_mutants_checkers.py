@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from cases import make_case
 
-from scalarprop import MLP, check_gradients
+from scalarprop import MLP, check_gradients, vectorized
+from scalarprop.checks.gradcheck import GradientCheck
 
 
 def relu_at_a_kink():
@@ -62,3 +63,57 @@ def test_the_complex_step_names_what_is_not_analytic(hidden, loss, parts):
     net, X, T = make_case(hidden, "identity", loss, 1, seed=2)
     result = check_gradients(net, X, T, method="complex_step")
     assert parts in result.note, result.note
+
+
+@pytest.mark.parametrize("rule", [{}, {"atol": 1e-5, "rtol": 1e-3}], ids=["auto", "fixed"])
+def test_a_wrong_gradient_at_a_kink_is_not_excused(monkeypatch, rule):
+    # at a kink backprop may take either one-sided slope (or one between); a value outside
+    # them is wrong, kink or not
+    net, X, T = relu_at_a_kink()
+    good = check_gradients(net, X, T, engine="vectorized", **rule)
+    assert good.ok and good.kinks, str(good)
+    q = net.param_index(good.kinks[0])
+    off = 10 * (abs(good.forward_quotient[q]) + abs(good.backward_quotient[q])) + 1.0
+    real = vectorized.loss_and_grad
+
+    def wrong_at_the_kink(net_, X_, T_):
+        loss, grad = real(net_, X_, T_)
+        grad[q] += off
+        return loss, grad
+
+    monkeypatch.setattr(vectorized, "loss_and_grad", wrong_at_the_kink)
+    result = check_gradients(net, X, T, engine="vectorized", **rule)
+    assert result.failures == [good.kinks[0]], str(result)
+
+
+def test_a_relu_network_away_from_its_kinks_has_none():
+    # every hidden pre-activation at least 1e-3 from 0, far beyond both steps (~2e-5)
+    net, X, T = make_case("relu", "identity", "squared", 2, seed=4)
+    for K, _ in vectorized.forward(net, X)[:-1]:
+        assert np.abs(K).min() > 1e-3
+    result = check_gradients(net, X, T)
+    assert result.ok and not result.kinks, str(result)
+
+
+def test_the_report_shows_the_worst_the_first_20_failures_and_the_first_10_kinks():
+    P = 60
+    numeric = np.linspace(1.0, 2.0, P)
+    error = np.zeros(P)
+    error[:25] = 1e-3 * (25 - np.arange(25))        # 25 failures, the worst first
+    kinks = np.zeros(P, dtype=bool)
+    kinks[30:45] = True                             # 15 kinks
+    check = GradientCheck("scalar", [f"p{i}" for i in range(P)], numeric + error, numeric,
+                          numeric, numeric, error > 1e-5, kinks, 1e-5, 0.0, 1e-6)
+    names = set(check.names)
+    shown = [line.split()[0] for line in str(check).splitlines()
+             if line.split() and line.split()[0] in names]
+    assert shown == [f"p{i}" for i in list(range(20)) + list(range(30, 40))]
+    assert "(30 of 60 rows shown" in str(check)
+
+
+def test_the_complex_step_falls_back_to_the_fixed_rule_with_its_step():
+    net, X, T = make_case("relu", "identity", "squared", 1, seed=2)
+    result = check_gradients(net, X, T, method="complex_step", atol=1e-5, rtol=1e-3)
+    assert result.ok and result.eps == 1e-6 and "fell back" in result.note, str(result)
+    result = check_gradients(net, X, T, method="complex_step", atol=1e-5, rtol=1e-3, eps=1e-7)
+    assert result.ok and result.eps == 1e-7, str(result)
