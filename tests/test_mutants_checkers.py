@@ -117,3 +117,15 @@ def test_the_complex_step_falls_back_to_the_fixed_rule_with_its_step():
     assert result.ok and result.eps == 1e-6 and "fell back" in result.note, str(result)
     result = check_gradients(net, X, T, method="complex_step", atol=1e-5, rtol=1e-3, eps=1e-7)
     assert result.ok and result.eps == 1e-7, str(result)
+
+
+def test_the_fixed_rule_takes_its_bound_inclusively():
+    # hinge loss 1 - t y on its linear side, dyadic numbers and a step of 2^-10: the central
+    # difference is exact (-x t = -0.5 for W), so it meets atol = rtol = 0 with equality
+    net = MLP([1, 1], output="identity", loss="hinge", seed=0)
+    net.weights(0)[:] = 0.25
+    net.biases(0)[:] = 0.0
+    X, T = np.array([[0.5]]), np.array([[1.0]])
+    result = check_gradients(net, X, T, atol=0.0, rtol=0.0, eps=2.0 ** -10)
+    np.testing.assert_array_equal(result.numeric, [-0.5, -1.0])
+    assert result.ok, str(result)
