@@ -6,11 +6,12 @@ kernels, timed side by side in one run, medians of interleaved repeats:
    the compiled function (rows looped inside one call; also one call per example);
 2. per-example SGD, a traced MLP (the lecture's pseudocode over Values) against the scalar
    engine's hand-written kernels, on 2-3-1 and 784-128-10;
-3. the anchor, Bernstein's "compiling ML models to C" (MNIST 784-50-10, one example per SGD
+3. a batched gradient, the rows looped in one thread against chunks of them on ``prange``;
+4. the anchor, Bernstein's "compiling ML models to C" (MNIST 784-50-10, one example per SGD
    step): trace + compile time in a fresh process with the tape kernels cached on disk, and
    one epoch of 60,000 random examples against our hand-written kernel;
-4. trace and build time, call time and memory per node for graphs of 10², 10⁴ and 10⁶ nodes;
-5. what ``import scalarprop`` costs, and that it compiles no kernel.
+5. trace and build time, call time and memory per node for graphs of 10², 10⁴ and 10⁶ nodes;
+6. what ``import scalarprop`` costs, and that it compiles no kernel.
 
 Run it with BLAS on one thread, under the CPU lock, on an otherwise idle machine:
 
@@ -28,12 +29,15 @@ import sys
 import time
 from pathlib import Path
 
+import numba
 import numpy as np
 
 import scalarprop as sp
 from scalarprop import MLP
 from scalarprop.bench.machine import machine
-from scalarprop.engines import scalar
+from scalarprop.engines import scalar, scalar_fast
+from scalarprop.engines.compiled import blocked, training
+from scalarprop.engines.compiled.batch import PARALLEL_MIN_WORK
 from scalarprop.engines.compiled.mlp import mlp_loss
 from scalarprop.memory import aligned_copy
 
@@ -181,7 +185,60 @@ def sgd_pair(sizes, n, hidden="sigmoid", output="identity", loss="squared", lr=1
             "hand_written_us_per_example": t["hand_written"] / n * 1e6,
             "compiled_us_per_example": t["compiled"] / n * 1e6,
             "compiled_over_hand_written": t["compiled"] / t["hand_written"],
-            "fused_epoch": bool(cf.direct_update((0,)))}
+            "fused_epoch": bool(cf.direct_update((0,))),
+            "hand_written_kernel": hand_kernel(sizes),
+            "compiled_kernel": compiled_kernel(cf)}
+
+
+def hand_kernel(sizes):
+    """Which kernel scalar.train_epoch runs per example (scalar_fast.sgd_epoch decides)."""
+    if sizes[0] * sizes[1] >= scalar_fast.BLOCKED_MIN_WEIGHTS:
+        return "scalar_fast.sgd_epoch_blocked"
+    return "scalar_fast.sgd_epoch_fused"
+
+
+def compiled_kernel(cf):
+    """Which epoch cf.sgd_epoch runs per example (training.sgd_epoch decides)."""
+    plan = training.fused_plan(cf, (0,), (1, 2))
+    if plan is None:
+        return "batch.sgd_epoch"
+    if blocked.weights_read_ahead(cf.program.runs, plan[0]) >= blocked.MIN_WEIGHTS:
+        return "blocked.sgd_epoch"
+    return "fused.sgd_epoch_direct"
+
+
+# -- batched gradient: serial against prange -------------------------------------------------
+
+
+def batched_grad():
+    """One batched gradient call, the rows in one loop against chunks on Numba's threads."""
+    return [batched_case((2, 16, 16, 1), 100000, "relu", "hinge"),
+            batched_case((784, 50, 10), 2000 if QUICK else 10000, "sigmoid", "squared")]
+
+
+def batched_case(sizes, n, hidden, loss):
+    net = MLP(sizes, hidden=hidden, output="identity", loss=loss, seed=0)
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(n, sizes[0]))
+    T, _ = targets(rng, loss, n, sizes[-1])
+    cf = sp.compile(mlp_loss(sizes, hidden, "identity", loss), net.num_params, sizes[0],
+                    sizes[-1])
+    w = net.params.copy()
+    serial = cf.grad(w, X, T, batched=(1, 2), parallel=False)
+    chunked = cf.grad(w, X, T, batched=(1, 2), parallel=True)
+    fns = {"serial": lambda: cf.grad(w, X, T, batched=(1, 2), parallel=False),
+           "prange": lambda: cf.grad(w, X, T, batched=(1, 2), parallel=True)}
+    if net.num_params < 1000:       # N × P numbers: not for 40,000 parameters
+        fns["per_row_grads"] = lambda: cf.grad(w, X, T, batched=(1, 2), per_row_grads=True)
+    t = interleaved(fns)
+    scale = np.abs(serial[1]).max()
+    return {"sizes": sizes, "hidden": hidden, "loss": loss, "rows": n,
+            "numba_threads": numba.get_num_threads(),
+            **{f"{name}_us_per_row": t[name] / n * 1e6 for name in fns},
+            "serial_over_prange": t["serial"] / t["prange"],
+            "default_is_prange": bool(n * cf.program.num_ops >= PARALLEL_MIN_WORK),
+            "max_grad_difference_relative": float(np.abs(serial[1] - chunked[1]).max()
+                                                  / scale)}
 
 
 FRESH_PROCESS = """
@@ -308,7 +365,7 @@ import scalarprop
 t1 = time.perf_counter()
 from scalarprop.engines.compiled import batch, fused, tape
 kernels = [tape.forward, tape.backward, tape.tangent, tape.backward_tangent, batch.sgd_epoch,
-           fused.sgd_epoch_direct]
+           batch.grad_chunks, fused.sgd_epoch_direct]
 print(json.dumps({"import_scalarprop_s": t1 - t0,
                   "kernels_compiled_at_import": sum(len(k.signatures) for k in kernels)}))
 """
@@ -337,6 +394,8 @@ def main() -> None:
     result["sgd_vs_hand_written"] = [sgd_pair((2, 3, 1), 20000 if QUICK else 100000),
                                      sgd_pair((784, 128, 10), 2000 if QUICK else 10000)]
     print(json.dumps(result["sgd_vs_hand_written"], indent=1))
+    result["batched_grad"] = batched_grad()
+    print(json.dumps(result["batched_grad"], indent=1))
     result["backends"] = backends()
     print(json.dumps(result["backends"], indent=1))
     result["anchor"] = anchor()

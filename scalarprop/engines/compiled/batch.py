@@ -7,16 +7,24 @@ of ``batch_size`` rows (1: per example), updating the parameters in place.
 
 ``B`` is a tuple of 2-D arrays, one per batched argument, whose row ``n`` is copied into the
 argument's slots ``cols[j] ...`` before the row's forward walk.
+
+The batch gradient can also run as ``prange`` over chunks of rows (:func:`grad_chunks`),
+each chunk with its own value and gradient arrays, added after: no races, and the same sum
+up to the order of the additions.
 """
 
 from __future__ import annotations
 
 import math
 
-from numba import njit
+from numba import njit, prange
 
 from ... import jit  # noqa: F401  (first: the kernels below are cached by source hash)
 from .tape import backward, forward
+
+#: a batch gradient takes the chunks in parallel from this many row × operation visits (about
+#: a millisecond of work: below, starting the threads costs more than they save)
+PARALLEL_MIN_WORK = 200_000
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -30,33 +38,59 @@ def load_row(v, B, cols, n):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def row_value(ins, cst, runs, first, v, out, B, cols, n):
+    """The forward walk on row ``n``; returns the output's value."""
+    load_row(v, B, cols, n)
+    forward(ins, cst, runs, first, v)
+    return v[out]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def batch_value(ins, cst, runs, first, v, out, B, cols, rows):
     """The sum over rows of the output; each row's value into ``rows``."""
     total = 0.0
     for n in range(B[0].shape[0]):
-        load_row(v, B, cols, n)
-        forward(ins, cst, runs, first, v)
-        rows[n] = v[out]
-        total += v[out]
+        rows[n] = row_value(ins, cst, runs, first, v, out, B, cols, n)
+        total += rows[n]
     return total
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def batch_grad(ins, cst, runs, first, v, g, need, out, B, cols, wrt, rows):
-    """The sum over rows of the output and, in ``g[wrt]``, of its gradient."""
-    for s in wrt:
-        g[s] = 0.0
+def grad_rows(ins, cst, runs, first, v, g, need, out, B, cols, wrt, lo, hi, rows, row_grads):
+    """Rows ``lo ≤ n < hi``: each row's value into ``rows[n]`` and its gradient added to
+    ``g[wrt]``; with ``row_grads`` non-empty, row n's gradient goes to ``row_grads[n]``
+    instead (``g[wrt]`` starts from zero for every row). Returns the rows' sum."""
+    each = row_grads.shape[0] > 0
     total = 0.0
-    for n in range(B[0].shape[0]):
-        load_row(v, B, cols, n)
-        forward(ins, cst, runs, first, v)
-        rows[n] = v[out]
-        total += v[out]
+    for n in range(lo, hi):
+        rows[n] = row_value(ins, cst, runs, first, v, out, B, cols, n)
+        total += rows[n]
         for s in range(first, g.shape[0]):
             g[s] = 0.0
+        if each:
+            for s in wrt:
+                g[s] = 0.0
         g[out] += 1.0
         backward(ins, cst, runs, first, v, g, need)
+        if each:
+            for m in range(wrt.shape[0]):
+                row_grads[n, m] = g[wrt[m]]
     return total
+
+
+@njit(cache=True, nogil=True, error_model="numpy", parallel=True)
+def grad_chunks(ins, cst, runs, first, vs, gs, need, out, B, cols, wrt, rows, row_grads,
+                totals):
+    """:func:`grad_rows` over ``C = vs.shape[0]`` chunks of the rows with ``prange``: chunk c
+    has its own values ``vs[c]`` and gradients ``gs[c]`` (no two threads write the same
+    memory); the caller adds the chunks' ``gs[c, wrt]`` and ``totals[c]``."""
+    C = vs.shape[0]
+    N = B[0].shape[0]
+    for c in prange(C):
+        for s in wrt:
+            gs[c, s] = 0.0
+        totals[c] = grad_rows(ins, cst, runs, first, vs[c], gs[c], need, out, B, cols, wrt,
+                              c * N // C, (c + 1) * N // C, rows, row_grads)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -72,9 +106,7 @@ def sgd_epoch(ins, cst, runs, first, v, g, need, out, B, cols, wrt, order, batch
             g[w] = 0.0
         total = 0.0
         for r in range(s * batch_size, min(n, (s + 1) * batch_size)):
-            load_row(v, B, cols, order[r])
-            forward(ins, cst, runs, first, v)
-            total += v[out]
+            total += row_value(ins, cst, runs, first, v, out, B, cols, order[r])
             for t in range(first, g.shape[0]):
                 g[t] = 0.0
             g[out] += 1.0

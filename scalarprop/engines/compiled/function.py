@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numba
 import numpy as np
 
 from ...memory import aligned_empty
@@ -117,26 +118,38 @@ class CompiledFunction:
         return self.outputs_of(v)
 
     def grad(self, *args: Any, wrt: Wrt = 0, batched: Sequence[int] = (),
-             per_row: bool = False) -> tuple[Any, ...]:
+             per_row: bool = False, per_row_grads: bool = False,
+             parallel: bool | None = None) -> tuple[Any, ...]:
         """``(value, ∂f/∂args[wrt])``; for a tuple ``wrt``, a tuple of gradients. With
         ``batched``, the value and gradient summed over the rows (the lecture's batch loss),
-        in one compiled call; ``per_row=True`` adds each row's value."""
+        in one compiled call; ``per_row=True`` adds each row's value, ``per_row_grads=True``
+        each row's value and gradient (``(total, grads, rows, row_grads)``, ``row_grads`` of
+        shape (N, size)). ``parallel``: chunks of rows on Numba's threads (``prange``); by
+        default where the batch is large enough to pay for the threads."""
         self.require_scalar("grad (use vjp for a vector output)")
         per_row = check_flag(per_row, "per_row")
         marks = self.check_batched(batched)
         arrays = self.check_args(args, marks)
         which = self.check_wrt(wrt, marks)
+        for name, flag in (("per_row", per_row), ("per_row_grads", per_row_grads)):
+            if not isinstance(flag, bool):
+                raise ValueError(f"{name}={flag!r}: expected True or False")
+        if parallel is not None and not isinstance(parallel, bool):
+            raise ValueError(f"parallel={parallel!r}: expected True, False or None (auto)")
+        if (per_row or per_row_grads or parallel is not None) and not marks:
+            raise ValueError("per_row, per_row_grads and parallel are for a batched call: "
+                             "name the arguments that hold rows in batched=")
+        if marks:
+            total, g, rows, row_grads = self.batch_grad(arrays, marks, which, per_row_grads,
+                                                        parallel)
+            grads = self.split(g, which, wrt)
+            if per_row_grads:
+                return float(total), grads, rows, self.split_rows(row_grads, which, wrt)
+            return (float(total), grads, rows) if per_row else (float(total), grads)
         p = self.program
         need = self.need(which)
         g = np.zeros(p.num_slots)
         out = int(p.outputs[0])
-        if marks:
-            v, B, cols = self.batch_slots(arrays, marks)
-            rows = np.empty(B[0].shape[0])
-            total = batch.batch_grad(p.ins, p.cst, p.runs, p.first, v, g, need, out, B, cols,
-                                     self.slots(which), rows)
-            grads = self.split(g, which, wrt)
-            return (float(total), grads, rows) if per_row else (float(total), grads)
         if self.backend == "codegen":
             value, *grads = self.generated().f_grad(*arrays)
             parts = tuple(grads[j].copy() for j in which)
@@ -146,6 +159,42 @@ class CompiledFunction:
         g[out] = 1.0
         tape.backward(p.ins, p.cst, p.runs, p.first, v, g, need)
         return float(v[out]), self.split(g, which, wrt)
+
+    def batch_grad(self, arrays: list[np.ndarray], marks: tuple[int, ...],
+                   which: tuple[int, ...], per_row_grads: bool, parallel: bool | None
+                   ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+        """The batched gradient on checked arrays: the total, the gradient in slot layout,
+        each row's value and (with ``per_row_grads``) each row's gradient of ``which``."""
+        p = self.program
+        v, B, cols = self.batch_slots(arrays, marks)
+        n_rows = B[0].shape[0]
+        wrt_slots, need, out = self.slots(which), self.need(which), int(p.outputs[0])
+        rows = np.empty(n_rows)
+        row_grads = np.empty((n_rows if per_row_grads else 0, len(wrt_slots)))
+        chunks = min(numba.get_num_threads(), n_rows)
+        if parallel is None:
+            parallel = chunks > 1 and n_rows * p.num_ops >= batch.PARALLEL_MIN_WORK
+        g = np.zeros(p.num_slots)
+        if parallel:
+            vs = np.tile(v, (chunks, 1))
+            gs = np.zeros((chunks, p.num_slots))
+            totals = np.empty(chunks)
+            batch.grad_chunks(p.ins, p.cst, p.runs, p.first, vs, gs, need, out, B, cols,
+                              wrt_slots, rows, row_grads, totals)
+            g[wrt_slots] = gs[:, wrt_slots].sum(axis=0)
+            total = float(totals.sum())
+        else:
+            total = batch.grad_rows(p.ins, p.cst, p.runs, p.first, v, g, need, out, B, cols,
+                                    wrt_slots, 0, n_rows, rows, row_grads)
+        if per_row_grads:       # each row's gradient went to row_grads: g holds the last's
+            g[wrt_slots] = row_grads.sum(axis=0)
+        return total, g, rows, row_grads
+
+    def split_rows(self, row_grads: np.ndarray, which: tuple[int, ...], wrt: Wrt) -> Any:
+        """Per-row gradients (N, Σ sizes) split by argument, as :meth:`split` does."""
+        ends = np.cumsum([self.sizes[j] for j in which])
+        parts = tuple(row_grads[:, e - self.sizes[j]:e] for j, e in zip(which, ends))
+        return parts if isinstance(wrt, tuple) else parts[0]
 
     def vjp(self, *args_and_u: Any, wrt: Wrt = 0) -> tuple[Any, ...]:
         """``(values, uᵀ J)`` for a vector output: the last positional argument is ``u``, one
