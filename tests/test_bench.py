@@ -50,7 +50,9 @@ def test_quick_suite_writes_json_table_and_plot(tmp_path, capsys):
                     "vectorized_b1", "vectorized_b32", "vectorized_b256"):
             assert figures[key] > 0
     assert results["matmul_gflops"] > 0 and results["machine"]["cpu"]
-    assert results["step_gemm_gflops"]["784-128-10"] > 0
+    interleaved = results["step_share"]["784-128-10"]
+    assert 0 < interleaved["gemm"] and 0 < interleaved["vectorized"]
+    assert results["ceiling_gflops"] > 0 and interleaved["rounds"] == 3
     assert results["compile"]["cold_s"] > 0 and len(results["sweep"]) >= 4
     assert "| engine |" in text and "Targets" in text
     assert (out / "bench.md").read_text().startswith("Machine: ")
@@ -76,7 +78,8 @@ def fake_run(vectorized_b256, torch_b256, path):
     sizes = {s: {"torch_b256": torch_b256, "vectorized_b256": vectorized_b256,
                  "torch_b32": 1.0, "vectorized_b32": 1.0, "scalar_epoch": 1.0}
              for s in ("784-128-10", "64-64-10")}
-    run = {"sizes": sizes, "matmul_gflops": 100.0, "machine": {"simd_path": path},
+    run = {"sizes": sizes, "matmul_gflops": 120.0, "ceiling_gflops": 100.0,
+           "machine": {"simd_path": path},
            "gflops": {"784-128-10": {"vectorized_b256": 90.0, "torch_b256": 60.0}},
            "compile": {"demo_cold_total_s": 4.0, "demo_warm_total_s": 3.5}}
     run["targets"] = targets(run)
@@ -114,3 +117,35 @@ def test_compare_refuses_a_file_that_is_not_a_bench_json(tmp_path, capsys, text,
     assert main(["bench", "--compare", str(path)]) == 2
     err = capsys.readouterr().err
     assert match in err and len(err.strip().splitlines()) == 1
+
+
+def row(run, start):
+    return next(r for r in targets(run) if r["target"].startswith(start))
+
+
+def test_the_share_comes_from_the_interleaved_rounds_where_a_run_has_them():
+    run = fake_run(1.0, 2.0, "AVX-512")
+    share = row(run, "vectorized batch 256, share of the matmul ceiling")
+    assert share["measured"] == 0.9 and share["met"]                   # 90 of 100 GFLOP/s
+    assert row(run, "vectorized batch 256, share of a 1024×1024")["measured"] == 0.75
+    run["step_share"] = {"784-128-10": {"vectorized": 0.8, "gemm": 0.84, "torch": 0.7,
+                                        "vectorized_1024": 0.7}}
+    table = targets_table([run])
+    assert "(PyTorch: 70%), 784-128-10 | 80% (**no**) | ≥ 85% |" in table
+    assert "GEMMs alone, share of the ceiling, 784-128-10 | 84% |" in table
+    assert "(the first ceiling), 784-128-10 | 70% |" in table
+
+
+def test_a_file_from_before_the_comparable_ceiling_gets_no_share_of_it():
+    run = fake_run(1.0, 2.0, "AVX-512")
+    del run["ceiling_gflops"]
+    assert row(run, "vectorized batch 256, share of the matmul ceiling")["measured"] is None
+    assert row(run, "vectorized batch 256, share of a 1024×1024")["measured"] == 0.75
+
+
+def test_the_ceiling_is_the_best_of_the_comparable_sizes(monkeypatch):
+    from scalarprop.bench import suite
+
+    rates = {256: 60.0, 384: 72.0, 512: 70.0, 1024: 80.0}
+    monkeypatch.setattr(suite, "matmul_gflops", lambda repeats, n=1024: rates[n])
+    assert suite.ceiling_gflops(1) == 72.0

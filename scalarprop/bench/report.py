@@ -35,17 +35,26 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     for size, b in ((BIG, 256), ("64-64-10", 256), (BIG, 32)):
         add(f"vectorized batch {b} vs PyTorch batch {b}, {size}",
             _ratio(g(size, f"torch_b{b}"), g(size, f"vectorized_b{b}")), 1.0)
+    # the share of the matmul ceiling (bench.suite.ceiling_gflops), from the interleaved
+    # rounds of bench.suite.step_share where the run has them; files written before have
+    # only the 1024×1024 product, the first definition
+    interleaved = results.get("step_share", {}).get(BIG, {})
     gflops = results.get("gflops", {}).get(BIG, {})
-    share = {k: None if gflops.get(k) is None else gflops[k] / results["matmul_gflops"]
+    ceiling = results.get("ceiling_gflops")
+    share = {k: interleaved.get(k.split("_")[0]) if interleaved else
+             (None if gflops.get(k) is None or ceiling is None else gflops[k] / ceiling)
              for k in ("vectorized_b256", "torch_b256")}
     torch_share = ("" if share["torch_b256"] is None
                    else f" (PyTorch: {share['torch_b256']:.0%})")
     add(f"vectorized batch 256, share of the matmul ceiling{torch_share}, {BIG}",
         share["vectorized_b256"], 0.85, unit="")
-    gemm = results.get("step_gemm_gflops", {}).get(BIG)
-    if gemm is not None:
-        add(f"what bounds it: the same step's GEMMs alone, share of the ceiling, {BIG}",
-            gemm / results["matmul_gflops"], None, unit="")
+    add(f"what bounds it: the same step's GEMMs alone, share of the ceiling, {BIG}",
+        interleaved.get("gemm"), None, unit="")
+    first = interleaved.get("vectorized_1024") if interleaved else (
+        None if gflops.get("vectorized_b256") is None
+        else gflops["vectorized_b256"] / results["matmul_gflops"])
+    add(f"vectorized batch 256, share of a 1024×1024 product (the first ceiling), {BIG}",
+        first, None, unit="")
     add(f"per-example SGD / vectorized batch 256, {BIG}",
         _ratio(g(BIG, "scalar_epoch"), g(BIG, "vectorized_b256")), 1.25, False)
     comp = results.get("compile", {})
@@ -89,13 +98,27 @@ def _fmt_value(v: float | None, unit: str) -> str:
     return f"{v:,.1f}×" if v < 100 else f"{v:,.0f}×"
 
 
+def _ceiling(results: dict[str, Any]) -> float:
+    return results.get("ceiling_gflops", results["matmul_gflops"])
+
+
+def _ceiling_text(results: dict[str, Any]) -> str:
+    if "ceiling_gflops" not in results:
+        return f"matmul ceiling (a 1024×1024 product) {results['matmul_gflops']:.1f} GFLOP/s"
+    from .suite import COMPARABLE
+
+    sides = ", ".join(map(str, COMPARABLE))
+    return (f"matmul ceiling {results['ceiling_gflops']:.1f} GFLOP/s (the best square "
+            f"product of side {sides}: sizes comparable to a step's GEMMs; a 1024×1024 one "
+            f"{results['matmul_gflops']:.1f})")
+
+
 def markdown(results: dict[str, Any]) -> str:
     labels = results["labels"]
     sizes = list(results["sizes"])
     lines = [f"Machine: {describe(results['machine'])}.", "",
              f"Time per example of one training step (forward + backward + update), float64, "
-             f"median of repeats; BLAS threads: {results['threads']}; matmul ceiling "
-             f"{results['matmul_gflops']:.1f} GFLOP/s.",
+             f"median of repeats; BLAS threads: {results['threads']}; {_ceiling_text(results)}.",
              "", "| engine | " + " | ".join(sizes) + " |",
              "|---|" + "---:|" * len(sizes)]
     for key, label in labels.items():
@@ -111,7 +134,7 @@ def markdown(results: dict[str, Any]) -> str:
         for s in sizes:
             v = results["gflops"].get(s, {}).get(key)
             cells.append("—" if v is None else
-                         f"{v:.1f} ({v / results['matmul_gflops']:.0%})")
+                         f"{v:.1f} ({v / _ceiling(results):.0%})")
         if any(c != "—" for c in cells):
             lines.append(f"| {labels[key]} | " + " | ".join(cells) + " |")
     lines += ["", "Ratios (how many times faster):", "", "| ratio | " + " | ".join(sizes) + " |",

@@ -111,9 +111,10 @@ def run_suite(quick: bool = False, threads: int = 1, out_dir: str = "bench-resul
     with threadpool_limits(threads), \
             progress_bar(n_ticks, "benchmarking", "figure", show=progress) as bar:
         tick = bar.update
-        results["matmul_gflops"] = S.matmul_gflops(3 if quick else 7)
-        results["step_gemm_gflops"] = {"784-128-10": S.step_gemm_gflops(
-            (784, 128, 10), 256, 2048, 3 if quick else 7)}
+        results["ceiling_gflops"] = S.ceiling_gflops(3 if quick else 7)
+        results["matmul_gflops"] = S.matmul_gflops(3 if quick else 7)    # 1024×1024
+        results["step_share"] = {"784-128-10": S.step_share(
+            (784, 128, 10), 256, 2048, 3 if quick else 9, have_torch)}
         tick()
         for sizes in S.SIZES:
             results["sizes"]["-".join(map(str, sizes))] = measure_size(sizes, quick,

@@ -226,11 +226,32 @@ def time_torch(net: MLP, X: np.ndarray, T: np.ndarray, n: int, batch: int,
     return median_time(fn, repeats) / n
 
 
+#: square sizes comparable to a 784-128-10 step's GEMMs: each has 128·784·256 = 25.7M
+#: multiply-adds, a cube of side 295; these squares have 0.65 to 5 times as many
+COMPARABLE = (256, 384, 512)
+
+
 def matmul_gflops(repeats: int, n: int = 1024) -> float:
-    """The ceiling: float64 square matrix multiply, in GFLOP/s, under the same BLAS threads."""
+    """A float64 square matrix multiply of side ``n``, in GFLOP/s, under the same BLAS threads
+    (median of ``repeats``)."""
     rng = np.random.default_rng(0)
     A, B = rng.random((n, n)), rng.random((n, n))
-    return 2.0 * n ** 3 / median_time(lambda: A @ B, repeats) / 1e9
+    C = np.empty((n, n))
+    return 2.0 * n ** 3 / median_time(lambda: np.matmul(A, B, out=C), repeats) / 1e9
+
+
+def ceiling_gflops(repeats: int) -> float:
+    """The matmul ceiling: the best rate of a square float64 product at the sizes comparable
+    to the step's GEMMs (:data:`COMPARABLE`).
+
+    The ceiling a step is held to is what BLAS reaches on products of its size. OpenBLAS's
+    rate grows with the size, and with AVX-512 kernels it keeps growing well past a step's
+    GEMMs (one run here: 67 GFLOP/s at side 256, 72 at 384-512, 79 at 1024, 82 at 2048;
+    with AVX2 kernels 54, 53, 56, 54): a 1024×1024 product, the first definition, asked a
+    step of 784-128-10 for a rate no product of its size reaches (its own GEMMs alone,
+    operands hot, ordered any way: 58-72 GFLOP/s). Nor is the ceiling the step's own GEMMs,
+    which would measure BLAS against itself."""
+    return max(matmul_gflops(repeats, n) for n in COMPARABLE)
 
 
 def step_gemm_gflops(sizes: tuple[int, ...], batch: int, n: int, repeats: int) -> float:
@@ -262,6 +283,37 @@ def step_gemm_gflops(sizes: tuple[int, ...], batch: int, n: int, repeats: int) -
 
     per_example = median_time(epoch, repeats) / (n // batch * batch)
     return step_flops(sizes, batch) / per_example / 1e9
+
+
+def step_share(sizes: tuple[int, ...], batch: int, n: int, rounds: int,
+               have_torch: bool) -> dict[str, float]:
+    """The share of the matmul ceiling of a vectorized step, of its GEMMs alone
+    (:func:`step_gemm_gflops`) and of PyTorch's step, measured in interleaved rounds: each
+    round times the ceiling (:func:`ceiling_gflops`), a 1024×1024 product and the steps one
+    after another, and each share is the median over rounds of the round's ratio. The
+    machine's speed drifts by 10% and more within a run (a shared VM), and a ceiling timed
+    minutes before the step would carry that drift into the share."""
+    net = make_net(sizes)
+    X, T = make_data(net, n)
+    flops = step_flops(sizes, batch)
+    shares: dict[str, list[float]] = {k: [] for k in ("vectorized", "gemm", "vectorized_1024",
+                                                      "torch")}
+    ceilings, squares = [], []
+    for _ in range(rounds):
+        ceiling = ceiling_gflops(3)
+        square = matmul_gflops(3)
+        vec = flops / time_vectorized(net, X, T, n, batch, 3) / 1e9
+        shares["vectorized"].append(vec / ceiling)
+        shares["vectorized_1024"].append(vec / square)
+        shares["gemm"].append(step_gemm_gflops(sizes, batch, n, 3) / ceiling)
+        if have_torch:
+            shares["torch"].append(flops / time_torch(net, X, T, n, batch, 3) / 1e9 / ceiling)
+        ceilings.append(ceiling)
+        squares.append(square)
+    out = {k: float(np.median(v)) for k, v in shares.items() if v}
+    out.update(ceiling_gflops=float(np.median(ceilings)),
+               matmul_1024_gflops=float(np.median(squares)), rounds=rounds)
+    return out
 
 
 # -- compile time, uncompiled kernels: fresh processes ----------------------------------------
