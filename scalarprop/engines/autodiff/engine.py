@@ -9,8 +9,11 @@ the logits (``k∇ = y - t`` for the output layer), and the output's own gradien
 :func:`backward_reusing_buffers` computes what :func:`.graph.backward` (slide 104, the plain
 walk) computes, with fewer new arrays: a parameter's gradient is computed straight into the
 network's flat gradient vector, and a node's gradient is summed in place once the walk owns
-the array. This keeps the engine within a small factor of the vectorized one, whose backward
-writes ``W∇`` into the flat gradient too.
+the array. Given parameters and a learning rate it also takes the gradient-descent step, which
+an op may fold into its own products (:mod:`.fused`). :func:`loss_and_grad`, :func:`loss` and
+:func:`train_epoch` build the graph of :meth:`AutodiffMLP.fused_loss` (a ``dense`` op per
+layer, one op for the loss); :func:`nodes` builds the readable one, whose every ``k`` and
+``h`` it reports.
 """
 
 from __future__ import annotations

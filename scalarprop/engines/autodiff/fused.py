@@ -13,7 +13,10 @@ of the vectorized engine's fast path:
   (examples, units), so any other op reads it as usual;
 * when the backward walk offers it (``context["step"]``, see :mod:`.engine`), the
   gradient-descent step is folded into the gradient's matrix product: ``W ← W − α K∇ᵀ X`` is
-  one ``dgemm`` with ``beta = 1`` writing into ``W``, so ``W∇`` is never stored;
+  one ``dgemm`` with ``beta = 1`` writing into ``W``, so ``W∇`` is never stored, and
+  ``b ← b − α K∇ᵀ 1`` one ``dgemv``;
+* the element-wise work is one compiled pass where numpy would take one per operator (the
+  sigmoid and its derivative; the softmax cross-entropy after numpy's SIMD ``exp``);
 * given :class:`Buffers`, every array an op writes is made once and reused by the next step
   (the engine drops each step's graph before building the next).
 """
