@@ -13,6 +13,7 @@ from cases import HEADS, HIDDEN, Split, make_case
 
 from scalarprop.autodiff import AutodiffMLP, TensorNode, all_nodes, linear
 from scalarprop.engines.autodiff.engine import backward_reusing_buffers
+from scalarprop.validate import check_batch
 
 rng = np.random.default_rng(0)
 
@@ -38,13 +39,17 @@ def assert_same(build):
         np.testing.assert_allclose(b, a, rtol=1e-14, atol=0)
 
 
+@pytest.mark.parametrize("fused", [False, True])
 @pytest.mark.parametrize("hidden,output,loss", [(h, o, l) for h in HIDDEN for o, l in HEADS])
-def test_the_mlp_graph(hidden, output, loss):
+def test_the_mlp_graph(hidden, output, loss, fused):
     net, X, T = make_case(hidden, output, loss, 2, seed=3)
+    Xc, Tc = check_batch(net, X, T)
 
     def build():
         model = AutodiffMLP(net)
         model.grads_into(np.empty(net.num_params))
+        if fused:       # the dense and loss ops of the engine's graph
+            return model.fused_loss(TensorNode(Xc, requires_grad=False), Tc, reuse=True)
         return model.loss(X, T)
 
     assert_same(build)
