@@ -164,6 +164,9 @@ def _read_csv(path: str) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"{path}: is a directory; expected a .csv file")
     if not os.path.exists(path):
         raise ValueError(f"{path}: no such file")
+    if not os.path.isfile(path):
+        # a device or a pipe (/dev/zero) has no end: reading it would never finish
+        raise ValueError(f"{path}: not a regular file; expected a .csv file")
     check_fits(8 * os.path.getsize(path), f"{path}: reading it")
     try:
         with warnings.catch_warnings():

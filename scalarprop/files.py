@@ -244,6 +244,9 @@ def _check_is_zip(path: str, what: str) -> None:
     bytes, before any parser sees them."""
     if os.path.isdir(path):
         raise ValueError(f"{path}: is a directory, not a {what}")
+    if os.path.exists(path) and not os.path.isfile(path):
+        # a pipe would block the open, a device (/dev/zero) never end
+        raise ValueError(f"{path}: not a regular file, not a {what}")
     try:
         with open(path, "rb") as f:
             head = f.read(6)

@@ -149,3 +149,12 @@ def test_the_ceiling_is_the_best_of_the_comparable_sizes(monkeypatch):
     rates = {256: 60.0, 384: 72.0, 512: 70.0, 1024: 80.0}
     monkeypatch.setattr(suite, "matmul_gflops", lambda repeats, n=1024: rates[n])
     assert suite.ceiling_gflops(1) == 72.0
+
+
+def test_compare_refuses_what_is_not_a_file(tmp_path, capsys):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.json")           # opening it waited for a writer
+    for path in (tmp_path, tmp_path / "pipe.json", tmp_path / "missing.json"):
+        assert main(["bench", "--compare", str(path)]) == 2
+        assert "not a file (a bench.json is expected)" in capsys.readouterr().err

@@ -282,6 +282,8 @@ def test_hostile_data_files_get_one_line_errors(tmp_path):
     (tmp_path / "d.npz").mkdir()
     np.save(tmp_path / "a.npy", np.zeros(3))
     (tmp_path / "e.csv").write_text("")
+    (tmp_path / "zero.csv").symlink_to("/dev/zero")        # endless: it hung, reading
+    os.mkfifo(tmp_path / "pipe.npz")                        # opening it waited for a writer
     good = _npz_bytes(X=np.zeros((5, 2)), T=np.zeros(5))
     (tmp_path / "t.npz").write_bytes(good[:-40])
     with zipfile.ZipFile(tmp_path / "claim.npz", "w") as z:
@@ -294,7 +296,8 @@ def test_hostile_data_files_get_one_line_errors(tmp_path):
                         ("d.csv", "is a directory"), ("d.npz", "is a directory"),
                         ("a.npy", "unknown file type"), ("e.csv", "expected rows"),
                         ("t.npz", "not a readable"), ("claim.npz", "claims shape"),
-                        ("nope.csv", "no such file")]:
+                        ("nope.csv", "no such file"), ("zero.csv", "not a regular file"),
+                        ("pipe.npz", "not a regular file")]:
         with pytest.raises(ValueError, match=match) as info:
             load_arrays(tmp_path / name)
         assert "\n" not in str(info.value) and "pickle=True" not in str(info.value)

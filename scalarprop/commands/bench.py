@@ -31,6 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
     from ..bench import run_suite
 
     if args.threads < 1:
@@ -42,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
 
         runs = []
         for path in args.compare:
+            if not os.path.isfile(path):         # a directory, a pipe, a device, nothing
+                raise ValueError(f"--compare {path}: not a file (a bench.json is expected)")
             try:
                 with open(path) as f:
                     runs.append(json.load(f))
