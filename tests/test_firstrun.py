@@ -69,22 +69,25 @@ def test_the_note_comes_with_a_compile_only_once_and_gives_the_recorded_figure(t
     def thrice(x):
         return 3.0 * x
 
-    record = tmp_path / RECORD
+    record, empty = tmp_path / RECORD, tmp_path / "empty-cache"
+    empty.mkdir()
     record.write_text(json.dumps({cpu_target(): {"explain": 17.4, "demo": 3.0}}))
     out = io.StringIO()
-    with announce_compiling("explain", out, record):
+    with announce_compiling("explain", out, record, empty):
         assert twice(1.0) == 2.0 and thrice(np.ones(2)).sum() == 6.0
     assert out.getvalue() == "compiling the kernels (first run only, about 17 s)\n"
     # the two compiles replace the figure; the other command's stays
     figures = json.loads(record.read_text())[cpu_target()]
     assert 0 < figures["explain"] < 17.4 and figures["demo"] == 3.0
     quiet = io.StringIO()
-    with announce_compiling("explain", quiet, record):
+    with announce_compiling("explain", quiet, record, empty):
         twice(2.0)                    # compiled already: nothing to say, nothing recorded
     assert quiet.getvalue() == "" and json.loads(record.read_text())[cpu_target()] == figures
 
 
 def test_without_a_record_or_with_a_damaged_one_the_note_gives_the_benchmark_figure(tmp_path):
+    empty = tmp_path / "empty-cache"
+    empty.mkdir()
     for content in (None, "not json", json.dumps({cpu_target(): {"train": "x"}}),
                     json.dumps({cpu_target(): {"train": float("nan")}}), "[1, 2]"):
         record = tmp_path / RECORD
@@ -96,7 +99,7 @@ def test_without_a_record_or_with_a_damaged_one_the_note_gives_the_benchmark_fig
             return x + 1.0
 
         out = io.StringIO()
-        with announce_compiling("train", out, record):
+        with announce_compiling("train", out, record, empty):
             once(1.0)
         assert out.getvalue() == f"compiling the kernels (first run only, about " \
                                  f"{COMPILE_SECONDS} s)\n", content
@@ -117,9 +120,10 @@ def test_a_compile_that_fails_or_is_interrupted_records_nothing(tmp_path):
     def broken(x):
         return x.no_such_attribute
 
-    record = tmp_path / RECORD
+    record, empty = tmp_path / RECORD, tmp_path / "empty-cache"
+    empty.mkdir()
     with pytest.raises(TypingError):
-        with announce_compiling("draw", io.StringIO(), record):
+        with announce_compiling("draw", io.StringIO(), record, empty):
             broken(1.0)
     assert not record.exists()
 
@@ -128,7 +132,25 @@ def test_a_compile_that_fails_or_is_interrupted_records_nothing(tmp_path):
         return x - 1.0
 
     with pytest.raises(KeyboardInterrupt):
-        with announce_compiling("draw", io.StringIO(), record):
+        with announce_compiling("draw", io.StringIO(), record, empty):
             fine(1.0)
             raise KeyboardInterrupt       # Ctrl-C before the command's other compiles
     assert not record.exists()
+
+
+def test_a_compile_into_a_partly_filled_cache_is_not_recorded(tmp_path):
+    # after another command cached some kernels, a compile is shorter than a first run's:
+    # the note keeps the first run's figure
+    @njit(cache=False)
+    def partly(x):
+        return x * 5.0
+
+    record, cache = tmp_path / RECORD, tmp_path / "cache"
+    (cache / "engines").mkdir(parents=True)
+    (cache / "engines" / "scalar.forward-1.py311.nbi").write_bytes(b"")
+    record.write_text(json.dumps({cpu_target(): {"explain": 6.0}}))
+    out = io.StringIO()
+    with announce_compiling("explain", out, record, cache):
+        partly(1.0)
+    assert out.getvalue() == "compiling the kernels (first run only, about 6 s)\n"
+    assert json.loads(record.read_text())[cpu_target()] == {"explain": 6.0}
