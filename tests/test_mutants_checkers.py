@@ -4,8 +4,9 @@ checks/gradcheck.py and checks/comparison.py: what the checkers accept, refuse a
 import numpy as np
 import pytest
 from cases import make_case
+from test_compare_engines_says_no import seeded
 
-from scalarprop import MLP, check_gradients, vectorized
+from scalarprop import MLP, check_gradients, compare_engines, vectorized
 from scalarprop.checks.gradcheck import GradientCheck
 
 
@@ -129,3 +130,77 @@ def test_the_fixed_rule_takes_its_bound_inclusively():
     result = check_gradients(net, X, T, atol=0.0, rtol=0.0, eps=2.0 ** -10)
     np.testing.assert_array_equal(result.numeric, [-0.5, -1.0])
     assert result.ok, str(result)
+
+
+# -- compare_engines ------------------------------------------------------------------------
+
+def off(key, relative, index=(0, 0)):
+    """A change that moves one element of node ``key`` by ``relative`` of itself."""
+    def change(nodes, net):
+        nodes[key] = np.array(nodes[key], dtype=float)
+        nodes[key][index] *= 1 + relative
+    return change
+
+
+def test_the_unused_dl_dy_of_ce_is_held_to_its_own_scale(monkeypatch):
+    # ce's dl/dy = -1/y_t is measured on its own scale (it can be huge); 1e-9 of it is still
+    # a disagreement there, although its value row (y) agrees exactly
+    net, X, T = make_case("tanh", "softmax", "ce", 1, seed=6)
+    target = int(T[0])
+    seeded(monkeypatch, off("h2_grad", 1e-9, (0, target)))
+    cmp = compare_engines(net, X, T)
+    assert not cmp.ok(1e-12) and cmp.ok(1e-6), str(cmp)
+    assert not cmp.ok() and cmp.rows["h2"][0] <= 1e-15 * cmp.value_scale
+
+
+def test_a_tolerance_is_inclusive_and_defaults_to_1e_12():
+    net, X, T = make_case("tanh", "softmax", "ce", 1, seed=6)
+    same = compare_engines(net, X, T, engines=("vectorized", "vectorized"))
+    assert same.max_rel == 0.0 and same.ok(0.0) and same.ok()
+
+
+def test_all_zero_gradients_agree():
+    # a hinge satisfied by every example (t y > 1): every gradient is exactly 0 in both engines
+    net = MLP([2, 3, 1], hidden="tanh", output="identity", loss="hinge", seed=0)
+    net.biases(1)[:] = 5.0
+    net.weights(1)[:] = 0.1
+    X, T = np.array([[0.5, -1.0], [1.0, 2.0]]), np.array([[1.0], [1.0]])
+    cmp = compare_engines(net, X, T)
+    assert cmp.grad_scale == 0.0 and cmp.ok(), str(cmp)
+    assert cmp.rows["k1"][1] == cmp.param_diff.max() == 0.0
+
+
+def test_a_small_pass_is_measured_on_its_own_small_scale(monkeypatch):
+    # every value and gradient far below 1: relative means relative to them, not to 1
+    net, X, T = make_case("tanh", "identity", "squared", 1, seed=2)
+    net.params[:] *= 1e-4
+    X, T = X * 1e-4, T * 1e-8
+    seeded(monkeypatch, off("h1", 1e-9))
+    cmp = compare_engines(net, X, T)
+    assert cmp.value_scale < 1e-3 and not cmp.ok(1e-12), str(cmp)
+    seeded(monkeypatch, off("grad", 1e-9, 0))
+    assert not compare_engines(net, X, T).ok(1e-12)
+
+
+def test_non_finite_entries_are_counted_and_the_first_is_named(monkeypatch):
+    net, X, T = make_case("tanh", "identity", "squared", 1, seed=2)
+
+    def two_nans(nodes, net):
+        nodes["k1"] = np.array(nodes["k1"], dtype=float)
+        nodes["k1"][1, 2] = nodes["k1"][3, 0] = np.nan
+
+    seeded(monkeypatch, two_nans)
+    problem = compare_engines(net, X, T).problems[0]
+    assert problem == "k1[1, 2] is nan in vectorized (2 non-finite entries in k1)"
+    monkeypatch.undo()
+    seeded(monkeypatch, off("k1", np.inf, (2, 1)))
+    problem = compare_engines(net, X, T).problems[0]
+    assert problem.startswith("k1[2, 1] is ") and problem.endswith("inf in vectorized (1 "
+                                                                "non-finite entry in k1)")
+
+
+def test_a_shape_mismatch_names_each_engine_with_its_shape(monkeypatch):
+    net, X, T = make_case("tanh", "identity", "squared", 1, seed=2)
+    seeded(monkeypatch, lambda nodes, net: nodes.update(h1=nodes["h1"][:, :-1]))
+    problem = compare_engines(net, X, T).problems[0]
+    assert problem == "node h1 has shape (5, 4) in scalar but (5, 3) in vectorized"
