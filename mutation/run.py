@@ -166,9 +166,12 @@ def execute(args: argparse.Namespace) -> None:
             continue
         if left < 30:
             break
-        print(f"{module}: {pending(db)} pending", flush=True)
+        before, start = pending(db), time.monotonic()
         done = subprocess.run(["timeout", "-s", "INT", str(int(left)), "cosmic-ray", "exec",
                                str(SESSIONS / f"{stem(module)}.toml"), str(db)], cwd=ROOT)
+        ran, seconds = before - pending(db), time.monotonic() - start
+        print(f"{module}: {ran} mutants in {seconds:.0f} s ({seconds / max(ran, 1):.1f} s "
+              f"each), {pending(db)} left", flush=True)
         if done.returncode != 0:        # out of time, or interrupted
             break
     dirty = subprocess.run(["git", "status", "--porcelain", "scalarprop"], cwd=ROOT,
