@@ -10,20 +10,34 @@ from scalarprop import MLP, check_gradients, compare_engines, vectorized
 from scalarprop.checks.gradcheck import GradientCheck
 
 
-def relu_at_a_kink():
-    """relu units whose pre-activation is exactly 0 for the one example: b1's slopes jump."""
+def relu_at_a_kink(sign=1.0):
+    """relu units whose pre-activation is exactly 0 for the one example: b1's slopes jump
+    (from 0 to a slope of the sign of ``sign``, for these weights)."""
     net = MLP([2, 3, 3, 1], hidden="relu", seed=1)
     net.biases(0)[:] = 0.0
     net.biases(1)[:] = 0.0
     net.weights(0)[:] = -np.abs(net.weights(0))
+    net.weights(2)[:] *= sign
     return net, np.array([[1.0, 2.0]]), np.array([[0.5]])
 
 
-def test_the_fixed_rule_flags_a_kink_and_does_not_fail_it():
-    net, X, T = relu_at_a_kink()
-    result = check_gradients(net, X, T, atol=1e-5, rtol=1e-3)
+RULES = {"auto": {}, "fixed": {"atol": 1e-5, "rtol": 1e-3}}
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+@pytest.mark.parametrize("rule", RULES)
+def test_a_kink_is_flagged_and_not_failed(rule, sign):
+    # backprop takes relu'(0) = 0: the slope of the flat side, the lower or the upper one
+    net, X, T = relu_at_a_kink(sign)
+    result = check_gradients(net, X, T, **RULES[rule])
     assert result.ok and result.kinks, str(result)
     assert set(result.kinks) <= {f"b1[{j}]" for j in range(3)}
+    q = [net.param_index(name) for name in result.kinks]
+    slopes = sign * np.array([result.forward_quotient[q], result.backward_quotient[q]])
+    assert (slopes.max(axis=0) > 0).all()        # the other side's slope has that sign
+
+
+def test_the_fixed_rule_flags_no_kink_on_a_smooth_network():
     # a kink is a jump of the one-sided slopes, not any difference between them
     smooth = check_gradients(*make_case("sigmoid", "identity", "squared", 2, seed=3),
                              atol=1e-5, rtol=1e-3)
@@ -31,10 +45,11 @@ def test_the_fixed_rule_flags_a_kink_and_does_not_fail_it():
 
 
 @pytest.mark.parametrize("eps", [0, 0.0, -1e-6, np.inf, np.nan, True, "1e-6", [1e-6]])
-def test_a_bad_step_is_refused(eps):
+@pytest.mark.parametrize("rule", RULES)
+def test_a_bad_step_is_refused(eps, rule):
     net, X, T = make_case("tanh", "identity", "squared", 1)
     with pytest.raises(ValueError, match="eps="):
-        check_gradients(net, X, T, eps=eps)
+        check_gradients(net, X, T, eps=eps, **RULES[rule])
 
 
 @pytest.mark.parametrize("eps", [1e-6, 1e-4, np.float32(1e-3), 1])
@@ -66,11 +81,12 @@ def test_the_complex_step_names_what_is_not_analytic(hidden, loss, parts):
     assert parts in result.note, result.note
 
 
-@pytest.mark.parametrize("rule", [{}, {"atol": 1e-5, "rtol": 1e-3}], ids=["auto", "fixed"])
+@pytest.mark.parametrize("rule", RULES)
 def test_a_wrong_gradient_at_a_kink_is_not_excused(monkeypatch, rule):
     # at a kink backprop may take either one-sided slope (or one between); a value outside
     # them is wrong, kink or not
     net, X, T = relu_at_a_kink()
+    rule = RULES[rule]
     good = check_gradients(net, X, T, engine="vectorized", **rule)
     assert good.ok and good.kinks, str(good)
     q = net.param_index(good.kinks[0])
@@ -87,12 +103,16 @@ def test_a_wrong_gradient_at_a_kink_is_not_excused(monkeypatch, rule):
     assert result.failures == [good.kinks[0]], str(result)
 
 
-def test_a_relu_network_away_from_its_kinks_has_none():
-    # every hidden pre-activation at least 1e-3 from 0, far beyond both steps (~2e-5)
+@pytest.mark.parametrize("scale", [1.0, 300.0])
+@pytest.mark.parametrize("rule", RULES)
+def test_a_relu_network_away_from_its_kinks_has_none(rule, scale):
+    # every hidden pre-activation at least 1e-3 from 0, far beyond both steps (<= 3e-5);
+    # at scale 300 the gradients reach ~1e6 and the one-sided slopes differ by curvature
     net, X, T = make_case("relu", "identity", "squared", 2, seed=4)
+    X = X * scale
     for K, _ in vectorized.forward(net, X)[:-1]:
         assert np.abs(K).min() > 1e-3
-    result = check_gradients(net, X, T)
+    result = check_gradients(net, X, T, **RULES[rule])
     assert result.ok and not result.kinks, str(result)
 
 
