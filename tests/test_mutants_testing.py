@@ -1,0 +1,40 @@
+"""Cases that mutation testing (docs/mutation-testing.md) showed no other test pins down in the
+testing oracle (scalarprop.testing): what its checks refuse, and what their messages say."""
+
+import numpy as np
+import pytest
+from scalarprop.testing import assert_gradients_close
+
+F = lambda x: np.sum(np.sin(x) * x**2)
+G = lambda x: np.cos(x) * x**2 + 2 * x * np.sin(x)
+X = np.random.default_rng(5).normal(size=(3, 4))
+
+
+def test_a_non_finite_x_is_refused_with_where_it_is():
+    x = X.copy()
+    x[1, 2] = np.nan
+    with pytest.raises(ValueError, match=r"x: contains NaN or inf \(first at \[1, 2\], "):
+        assert_gradients_close(F, x, G(X))
+    with pytest.raises(ValueError, match=r"x: contains NaN or inf \(first at the value, "):
+        assert_gradients_close(F, np.inf, 0.0)
+
+
+@pytest.mark.parametrize("name", ["atol", "rtol"])
+@pytest.mark.parametrize("value", ["1e-5", object(), [1e-5], True, -1e-5, np.nan])
+def test_a_tolerance_that_is_no_number_is_refused(name, value):
+    with pytest.raises(ValueError, match=f"{name}="):
+        assert_gradients_close(F, X, G(X), **{name: value})
+
+
+def test_a_transposed_gradient_is_named_as_such():
+    with pytest.raises(ValueError, match=r"got \(4, 3\) \(the transposed gradient\?\)"):
+        assert_gradients_close(F, X, G(X).T)
+    with pytest.raises(ValueError, match=r"got \(3, 5\)$"):
+        assert_gradients_close(F, X, np.zeros((3, 5)))
+    with pytest.raises(ValueError, match=r"got \(12,\)$"):
+        assert_gradients_close(F, X, G(X).ravel())
+
+
+def test_the_fast_check_wants_a_scalar_function():
+    with pytest.raises(ValueError, match="returned shape"):
+        assert_gradients_close(lambda x: np.sin(x), X, G(X), fast=True)
