@@ -11,6 +11,7 @@ Run it in a checkout of its own (it edits ``scalarprop/`` while it runs)::
     python mutation/run.py exec --minutes 14     # the pending mutants, for at most 14 minutes
     python mutation/run.py report [--survivors]  # per module and group; every survivor
     python mutation/run.py retry                 # the survivors again, after new tests
+    python mutation/run.py thin --keep F         # run only a fraction F of the pending
 """
 
 from __future__ import annotations
@@ -149,6 +150,13 @@ def retry(args: argparse.Namespace) -> None:
         skip_decorators(SESSIONS / f"{stem(module)}.sqlite", ROOT / "scalarprop" / module)
 
 
+def thin(args: argparse.Namespace) -> None:
+    """Keep a seeded ``--keep`` fraction of the pending mutants (the rest: not in the
+    sample), when the time left does not cover them all."""
+    for _, module, _ in modules(args.group, args.only):
+        sample(SESSIONS / f"{stem(module)}.sqlite", args.keep, args.seed)
+
+
 def pending(db: Path) -> int:
     con = sqlite3.connect(db)
     return con.execute("select count(*) from work_items w left join work_results r "
@@ -187,37 +195,49 @@ def results(db: Path) -> list[tuple]:
         "r.output from mutation_specs m join work_results r on m.job_id = r.job_id").fetchall()
 
 
+COLUMNS = ("mutants", "decorator", "not sampled", "run", "killed", "survived", "score", "left")
+
+
+def counts(db: Path) -> list[int]:
+    """Mutants of the kept operators, of decorator arguments, left out of the sample, run,
+    killed, survived; and still pending."""
+    everything = results(db)
+    run = [r for r in everything if r[2] == "NORMAL"]
+    skipped = [r[5] for r in everything if r[2] == "SKIPPED"]
+    killed = sum(r[3] == "KILLED" for r in run)
+    decorators, unsampled = skipped.count("decorator argument"), skipped.count("not in the sample")
+    left = pending(db)
+    return [len(run) + decorators + unsampled + left, decorators, unsampled, len(run), killed,
+            len(run) - killed, left]
+
+
+def row(name: str, c: list[int]) -> str:
+    score = f"{100 * c[4] / c[3]:.1f}%" if c[3] else "-"
+    return "| " + " | ".join([name] + [f"{v:,}" for v in c[:6]] + [score, f"{c[6]:,}"]) + " |"
+
+
 def report(args: argparse.Namespace) -> None:
-    total = {}
-    print(f"{'module':40} {'mutants':>8} {'killed':>7} {'survived':>8} {'score':>7} "
-          f"{'left':>5} {'@':>5}")
+    """A Markdown table per module, per group and overall; ``--survivors`` lists them."""
+    print("| module | " + " | ".join(COLUMNS) + " |")
+    print("|---" * (len(COLUMNS) + 1) + "|")
+    groups: dict[str, list[int]] = {}
+    survivors = []
     for group, module, _ in modules(args.group):
         db = SESSIONS / f"{stem(module)}.sqlite"
-        everything = results(db)
-        rows = [r for r in everything if r[2] == "NORMAL"]
-        decorators = sum(r[5] == "decorator argument" for r in everything)
-        killed = sum(r[3] == "KILLED" for r in rows)
-        left = pending(db)
-        t = total.setdefault(group, [0, 0, 0, 0])
-        t[0] += len(rows)
-        t[1] += killed
-        t[2] += left
-        t[3] += decorators
-        print(f"{module:40} {len(rows):8} {killed:7} {len(rows) - killed:8} "
-              f"{100 * killed / max(len(rows), 1):6.1f}% {left:5} {decorators:5}")
-        if args.survivors:
-            for row, op, _, outcome, diff, _ in sorted(rows):
-                if outcome != "KILLED":
-                    lines = [d for d in diff.splitlines() if d[:1] in "+-" and d[:3] not in
-                             ("---", "+++")]
-                    print(f"    {module}:{row} {op.removeprefix('core/')}: "
-                          + " => ".join(d[1:].strip() for d in lines))
-    for group, (n, killed, left, decorators) in total.items():
-        print(f"{group:40} {n:8} {killed:7} {n - killed:8} {100 * killed / max(n, 1):6.1f}% "
-              f"{left:5} {decorators:5}")
-    n = sum(t[0] for t in total.values())
-    killed = sum(t[1] for t in total.values())
-    print(f"{'all':40} {n:8} {killed:7} {n - killed:8} {100 * killed / max(n, 1):6.1f}%")
+        c = counts(db)
+        groups[group] = [a + b for a, b in zip(groups.get(group, [0] * 7), c)]
+        print(row(module, c))
+        for line, op, outcome, test, diff, _ in sorted(results(db)):
+            if outcome == "NORMAL" and test != "KILLED":
+                changed = [d[1:].strip() for d in diff.splitlines()
+                           if d[:1] in "+-" and d[:3] not in ("---", "+++")]
+                survivors.append(f"{module}:{line} {op.removeprefix('core/')}: "
+                                 + " => ".join(changed))
+    for group, c in groups.items():
+        print(row(f"**{group}**", c))
+    print(row("**all**", [sum(c[i] for c in groups.values()) for i in range(7)]))
+    if args.survivors:
+        print("\n".join(["", *survivors]))
 
 
 def main() -> None:
@@ -232,6 +252,11 @@ def main() -> None:
     p = sub.add_parser("retry")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per mutant")
     p.set_defaults(run=retry)
+    p = sub.add_parser("thin")
+    p.add_argument("--keep", type=float, required=True, help="fraction of the pending to run")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--only", help="the modules whose path contains this")
+    p.set_defaults(run=thin)
     p = sub.add_parser("exec")
     p.add_argument("--minutes", type=float, default=14.0)
     p.set_defaults(run=execute)
