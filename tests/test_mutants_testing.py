@@ -3,7 +3,7 @@ testing oracle (scalarprop.testing): what its checks refuse, and what their mess
 
 import numpy as np
 import pytest
-from scalarprop.testing import assert_gradients_close
+from scalarprop.testing import assert_gradients_close, complex_step_gradient
 
 F = lambda x: np.sum(np.sin(x) * x**2)
 G = lambda x: np.cos(x) * x**2 + 2 * x * np.sin(x)
@@ -38,3 +38,11 @@ def test_a_transposed_gradient_is_named_as_such():
 def test_the_fast_check_wants_a_scalar_function():
     with pytest.raises(ValueError, match="returned shape"):
         assert_gradients_close(lambda x: np.sin(x), X, G(X), fast=True)
+
+
+def test_the_complex_step_verification_allows_for_the_rounding_of_a_large_f():
+    # f = 1e10 + 1e-3 |x|^2: its differences carry rounding of u·1e10/step, far above the
+    # gradient's 1e-6 relative; a complex-safe f is still accepted, and exact
+    x = np.array([0.5, -1.0, 2.0])
+    g = complex_step_gradient(lambda x: 1e10 + 1e-3 * np.sum(x**2), x)
+    np.testing.assert_allclose(g, 2e-3 * x, rtol=1e-14)
