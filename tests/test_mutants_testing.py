@@ -46,3 +46,11 @@ def test_the_complex_step_verification_allows_for_the_rounding_of_a_large_f():
     x = np.array([0.5, -1.0, 2.0])
     g = complex_step_gradient(lambda x: 1e10 + 1e-3 * np.sum(x**2), x)
     np.testing.assert_allclose(g, 2e-3 * x, rtol=1e-14)
+
+
+def test_the_complex_step_verification_passes_a_steep_function_at_its_truncation_error():
+    # sin(10 x): the 4th-order differences that verify the complex step are off by ~1e-8
+    # (truncation, t^4 f^(5)), within 1e-6 of the derivative's size; the step is exact
+    x = np.array([0.3])
+    g = complex_step_gradient(lambda x: np.sum(np.sin(10 * x)), x)
+    np.testing.assert_allclose(g, 10 * np.cos(3.0), rtol=1e-14)
