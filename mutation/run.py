@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import sqlite3
 import subprocess
 import sys
@@ -229,6 +230,11 @@ def report(args: argparse.Namespace) -> None:
         print(row(module, c))
         for line, op, outcome, test, diff, _ in sorted(results(db)):
             if outcome == "NORMAL" and test != "KILLED":
+                # the line from the diff: the file may have changed since the session began
+                hunk = re.search(r"^@@ -(\d+)", diff, re.M)
+                line = int(hunk.group(1)) + next(
+                    k for k, d in enumerate(diff.splitlines()[3:]) if d[:1] == "-") if hunk \
+                    else line
                 changed = [d[1:].strip() for d in diff.splitlines()
                            if d[:1] in "+-" and d[:3] not in ("---", "+++")]
                 survivors.append(f"{module}:{line} {op.removeprefix('core/')}: "
