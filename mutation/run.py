@@ -143,7 +143,7 @@ def sample(db: Path, fraction: float, seed: int) -> None:
 
 def retry(args: argparse.Namespace) -> None:
     """The survivors again, against the tests as they are now (new tests kill some)."""
-    for group, module, tests in modules(args.group):
+    for group, module, tests in modules(args.group, args.only):
         write_config(group, module, tests, args.timeout)
         con = sqlite3.connect(SESSIONS / f"{stem(module)}.sqlite")
         con.execute("delete from work_results where test_outcome = 'SURVIVED'")
@@ -256,6 +256,7 @@ def main() -> None:
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per mutant")
     p.set_defaults(run=init)
     p = sub.add_parser("retry")
+    p.add_argument("--only", help="the modules whose path contains this")
     p.add_argument("--timeout", type=float, default=60.0, help="seconds per mutant")
     p.set_defaults(run=retry)
     p = sub.add_parser("thin")
