@@ -233,7 +233,7 @@ def report(args: argparse.Namespace) -> None:
                 # the line from the diff: the file may have changed since the session began
                 hunk = re.search(r"^@@ -(\d+)", diff, re.M)
                 line = int(hunk.group(1)) + next(
-                    k for k, d in enumerate(diff.splitlines()[3:]) if d[:1] == "-") if hunk \
+                    k for k, d in enumerate(diff.splitlines()[4:]) if d[:1] == "-") if hunk \
                     else line
                 changed = [d[1:].strip() for d in diff.splitlines()
                            if d[:1] in "+-" and d[:3] not in ("---", "+++")]
