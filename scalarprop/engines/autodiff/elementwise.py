@@ -121,7 +121,6 @@ class Sigmoid(Elementwise):
 
     name = "sigmoid"
     f = staticmethod(sigmoid_array)
-    derivative = staticmethod(lambda x, y: y * (1.0 - y))       # from the output
 
     @classmethod
     def backward(cls, context: dict[str, Any], g: np.ndarray) -> np.ndarray:
