@@ -4,6 +4,7 @@ run itself wrote)."""
 
 import io
 import json
+import math
 import os
 import pathlib
 import re
@@ -107,9 +108,11 @@ def test_without_a_record_or_with_a_damaged_one_the_note_gives_the_benchmark_fig
 
 
 def test_the_figure_before_any_record_is_the_benchmarks_cold_demo_compile():
+    measured = []
     for name in ("bench-avx512.json", "bench-avx2.json"):
         results = json.loads((ROOT / "benchmarks" / name).read_text())
-        assert round(results["compile"]["demo_cold_compile_s"]) == COMPILE_SECONDS, name
+        measured.append(results["compile"]["demo_cold_compile_s"])
+    assert COMPILE_SECONDS == math.ceil(max(measured)), measured
 
 
 def test_a_compile_that_fails_or_is_interrupted_records_nothing(tmp_path):
