@@ -54,3 +54,16 @@ def test_the_complex_step_verification_passes_a_steep_function_at_its_truncation
     x = np.array([0.3])
     g = complex_step_gradient(lambda x: np.sum(np.sin(10 * x)), x)
     np.testing.assert_allclose(g, 10 * np.cos(3.0), rtol=1e-14)
+
+
+def test_the_fixed_rule_of_the_oracle_takes_its_bound_inclusively():
+    # a linear f with dyadic numbers and a step of 2^-10: the central difference is exactly c,
+    # so the true gradient meets atol = rtol = 0 with equality, and one ulp off does not
+    c = np.array([0.5, -1.25, 2.0])
+    x = np.array([0.25, 1.5, -0.75])
+    f = lambda v: float(np.dot(c, v))
+    assert_gradients_close(f, x, c, atol=0.0, rtol=0.0, eps=2.0 ** -10)
+    one_ulp_off = c.copy()
+    one_ulp_off[0] = np.nextafter(c[0], 1.0)
+    with pytest.raises(AssertionError, match="1 of 3"):
+        assert_gradients_close(f, x, one_ulp_off, atol=0.0, rtol=0.0, eps=2.0 ** -10)
