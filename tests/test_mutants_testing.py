@@ -3,7 +3,7 @@ testing oracle (scalarprop.testing): what its checks refuse, and what their mess
 
 import numpy as np
 import pytest
-from scalarprop.testing import assert_gradients_close, complex_step_gradient
+from scalarprop.testing import assert_gradients_close, complex_step_gradient, numerical_hessian
 
 F = lambda x: np.sum(np.sin(x) * x**2)
 G = lambda x: np.cos(x) * x**2 + 2 * x * np.sin(x)
@@ -67,3 +67,38 @@ def test_the_fixed_rule_of_the_oracle_takes_its_bound_inclusively():
     one_ulp_off[0] = np.nextafter(c[0], 1.0)
     with pytest.raises(AssertionError, match="1 of 3"):
         assert_gradients_close(f, x, one_ulp_off, atol=0.0, rtol=0.0, eps=2.0 ** -10)
+
+
+def half_square(v: np.ndarray) -> float:
+    return 0.5 * float(np.sum(v * v))
+
+
+@pytest.mark.parametrize("size, whole_table", [(40, True), (41, False)])
+def test_the_whole_table_is_shown_up_to_forty_elements(size, whole_table):
+    # ∇ ½|x|² = x; six elements off by one fail, the rest agree
+    x = np.linspace(-1.0, 1.0, size)
+    wrong = x.copy()
+    wrong[:6] += 1.0
+    with pytest.raises(AssertionError) as failure:
+        assert_gradients_close(half_square, x, wrong, atol=1e-6, rtol=1e-6)
+    message = str(failure.value)
+    assert (f"all {size} elements:" in message) == whole_table
+    assert (f"({size} elements: the whole table is shown up to 40)" in message) != whole_table
+    assert f"worst {3 if whole_table else 5} failing:" in message
+
+
+def test_an_element_where_both_are_zero_has_relative_error_zero():
+    # at x = 0 the central difference of ½x² is exactly 0 = the gradient: 0/0 is shown as 0
+    x = np.array([0.0, 1.0])
+    with pytest.raises(AssertionError) as failure:
+        assert_gradients_close(half_square, x, np.array([0.0, 2.0]), atol=1e-6, rtol=1e-6)
+    (zero_row,) = [line for line in str(failure.value).splitlines()
+                   if line.strip().startswith("[0]") and line.endswith("ok")]
+    assert zero_row.split()[3:5] == ["0.00e+00", "0.00e+00"]
+
+
+def test_the_hessian_takes_two_hundred_elements_and_refuses_more():
+    x = np.linspace(-1.0, 1.0, 200)
+    np.testing.assert_allclose(numerical_hessian(half_square, x), np.eye(200), atol=1e-6)
+    with pytest.raises(ValueError, match="has 201 elements; numerical_hessian takes at most 200"):
+        numerical_hessian(half_square, np.zeros(201))
