@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 
 from scalarprop import MLP
@@ -54,3 +58,28 @@ class Split(Op):
     @staticmethod
     def backward(context, ga, gb):
         return np.concatenate([ga, gb])
+
+
+def scalar_uncompiled(tmp_path, cases: list, function: str) -> list[dict]:
+    """``scalar.<function>(net, X, T)`` for each case, run in a subprocess with
+    ``NUMBA_DISABLE_JIT=1`` (the kernels as plain Python); one dict of arrays per case
+    (``loss_and_grad`` gives ``loss`` and ``grad``)."""
+    for i, (net, X, T) in enumerate(cases):
+        np.savez(tmp_path / f"case{i}.npz", params=net.params, X=X, T=T, sizes=net.sizes,
+                 hidden=net.hidden, output=net.output, loss=net.loss)
+    code = (
+        "import numpy as np, numba\n"
+        "from scalarprop import MLP, scalar\n"
+        "assert numba.config.DISABLE_JIT\n"
+        f"for i in range({len(cases)}):\n"
+        f"    f = np.load(r'{tmp_path}' + f'/case{{i}}.npz')\n"
+        "    net = MLP(list(f['sizes']), str(f['hidden']), str(f['output']), str(f['loss']))\n"
+        "    net.params[:] = f['params']\n"
+        f"    out = scalar.{function}(net, f['X'], f['T'])\n"
+        "    if isinstance(out, tuple):\n"
+        "        out = {'loss': out[0], 'grad': out[1]}\n"
+        f"    np.savez(r'{tmp_path}' + f'/out{{i}}.npz', **out)\n"
+    )
+    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    return [dict(np.load(tmp_path / f"out{i}.npz")) for i in range(len(cases))]

@@ -2,14 +2,11 @@
 differences, for every activation/loss pair and depths 0-3."""
 
 import itertools
-import os
-import subprocess
-import sys
 
 import numba
 import numpy as np
 import pytest
-from cases import HEADS, HIDDEN, make_case
+from cases import HEADS, HIDDEN, make_case, scalar_uncompiled
 
 from scalarprop import MLP, check_gradients, compare_engines, scalar, vectorized
 
@@ -124,23 +121,9 @@ def test_uncompiled_kernels_equal_compiled(hidden, output, loss):
 def test_numba_disable_jit_gives_the_same_numbers(tmp_path):
     net, X, T = make_case("tanh", "softmax", "ce", 2, seed=6)
     loss, grad = scalar.loss_and_grad(net, X, T)
-    np.savez(tmp_path / "case.npz", params=net.params, X=X, T=T, sizes=net.sizes)
-    code = (
-        "import numpy as np, sys\n"
-        "from scalarprop import MLP, scalar\n"
-        "import numba\n"
-        "assert numba.config.DISABLE_JIT\n"
-        f"f = np.load(r'{tmp_path / 'case.npz'}')\n"
-        "net = MLP(list(f['sizes']), 'tanh', 'softmax', 'ce')\n"
-        "net.params[:] = f['params']\n"
-        "l, g = scalar.loss_and_grad(net, f['X'], f['T'])\n"
-        f"np.save(r'{tmp_path / 'out.npy'}', np.concatenate([[l], g]))\n"
-    )
-    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
-    subprocess.run([sys.executable, "-c", code], check=True, env=env)
-    out = np.load(tmp_path / "out.npy")
-    assert out[0] == loss
-    np.testing.assert_array_equal(out[1:], grad)
+    (out,) = scalar_uncompiled(tmp_path, [(net, X, T)], "loss_and_grad")
+    assert out["loss"] == loss
+    np.testing.assert_array_equal(out["grad"], grad)
 
 
 def test_single_example_is_a_batch_of_one():

@@ -4,14 +4,11 @@ the kernel asks :func:`~scalarprop.functions.exp_or_inf`. Mutation testing runs 
 uncompiled (``NUMBA_DISABLE_JIT=1``), so it relies on this."""
 
 import math
-import os
-import subprocess
-import sys
 
 import numba
 import numpy as np
 import pytest
-from cases import make_case
+from cases import make_case, scalar_uncompiled
 from numba import njit
 
 from scalarprop import scalar
@@ -63,27 +60,12 @@ CASES = [("bce", "sigmoid", 350.0, 1), ("bce", "sigmoid", 900.0, 2),
 
 def test_extreme_logits_give_the_same_bits_compiled_and_uncompiled(tmp_path):
     cases = [extreme(*c) for c in CASES]
-    for i, (net, X, T) in enumerate(cases):
-        np.savez(tmp_path / f"case{i}.npz", params=net.params, X=X, T=T, sizes=net.sizes,
-                 loss=net.loss, output=net.output)
-    code = (
-        "import numpy as np, numba\n"
-        "from scalarprop import MLP, scalar\n"
-        "assert numba.config.DISABLE_JIT\n"
-        f"for i in range({len(cases)}):\n"
-        f"    f = np.load(r'{tmp_path}' + f'/case{{i}}.npz')\n"
-        "    net = MLP(list(f['sizes']), 'tanh', str(f['output']), str(f['loss']))\n"
-        "    net.params[:] = f['params']\n"
-        "    out = scalar.nodes(net, f['X'], f['T'])\n"
-        f"    np.savez(r'{tmp_path}' + f'/out{{i}}.npz', **out)\n"
-    )
-    env = dict(os.environ, NUMBA_DISABLE_JIT="1")
-    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    outputs = scalar_uncompiled(tmp_path, cases, "nodes")
     saw_inf = False
     for i, (net, X, T) in enumerate(cases):
         want = scalar.nodes(net, X, T)
-        got = np.load(tmp_path / f"out{i}.npz")
-        assert set(got.files) == set(want)
+        got = outputs[i]
+        assert set(got) == set(want)
         for name in want:
             np.testing.assert_array_equal(got[name], want[name], err_msg=f"{CASES[i]} {name}")
         assert np.isfinite(want["loss"]) and np.isfinite(want["grad"]).all(), CASES[i]
