@@ -94,9 +94,7 @@ def atomic_write(path: str | os.PathLike) -> Iterator[IO[bytes]]:
     temporary file beside ``path``; when the block ends normally the file is flushed, fsynced
     and renamed over ``path`` (keeping an old file's mode). When the block raises (a full disk,
     a failing writer, Ctrl-C), the temporary file goes and ``path`` is as it was."""
-    target = os.fspath(path)
-    if not isinstance(target, str):
-        target = os.fsdecode(target)
+    target = os.fsdecode(path)
     directory = os.path.dirname(target) or "."
     mode = _new_file_mode(target)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.",

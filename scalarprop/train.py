@@ -277,9 +277,9 @@ def training_bytes(net: Any, X: np.ndarray, batch_size: int,
     :func:`split_epoch`) activations and their gradients for the others."""
     units = sum(net.sizes)
     steps = (X.shape[0] + batch_size - 1) // batch_size
-    rows = batch_size
-    if batch_size * example_work(net) > SPLIT_WORK:
-        rows = max(1, CHUNK_WORK // example_work(net))
+    rows, work = batch_size, example_work(net)
+    if batch_size * work > SPLIT_WORK:
+        rows = max(1, CHUNK_WORK // work)
     nodes = 4 * units * (1 if engine == "scalar" else rows)
     return 8 * (5 * net.num_params + steps + nodes)
 

@@ -133,7 +133,7 @@ def explain_compiled(cf: CompiledFunction, args: tuple[Any, ...], input: Any = 0
     if num_paths > max_paths:
         down = [s for s in range(p.num_slots - 1, p.first - 1, -1) if count[s]] + [slot]
         accumulated = [(nm.value(s), float(g[s])) for s in down]
-    fd = float(numerical_gradient(lambda z: cf(*replace(args, arg, z, p.sizes)),
+    fd = float(numerical_gradient(lambda z: cf(*replace(args, arg, z)),
                                   np.asarray(args[arg], dtype=float), method="central")[index])
     e = CompiledExplanation(function=cf.name, input=nm.value(slot), output=nm.value(out),
                             value=float(v[out]), locals=[local[k] for k in edges],
@@ -163,8 +163,7 @@ def which_input(cf: CompiledFunction, input: Any) -> tuple[int, int]:
     return int(arg), int(index)
 
 
-def replace(args: tuple[Any, ...], j: int, z: np.ndarray, sizes: tuple[int, ...]
-            ) -> tuple[Any, ...]:
+def replace(args: tuple[Any, ...], j: int, z: np.ndarray) -> tuple[Any, ...]:
     return tuple(z if k == j else a for k, a in enumerate(args))
 
 
