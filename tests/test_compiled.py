@@ -60,6 +60,7 @@ def every_op(x):
     u = (a * b - c / b + 3.0) ** 2 + (-a).exp() * b.sin() - c.cos()
     u = u + (a * 0.5).tanh() + b.sigmoid() + (a - b).relu() + (c - 0.2).abs()
     u = u + (c * c + 1.0).log() + spc.dot([a, b, c], [c, a, b]) - 2.0 / (1.0 + a * a)
+    u = u + abs(a - c) * +b             # Python's abs() and unary + as well as the methods
     return u + spc.where(a > b, a * c, b - c) + spc.where(b <= c, b, c * 2.0)
 
 

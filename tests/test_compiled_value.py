@@ -36,6 +36,8 @@ UNARY = {
     "sigmoid": lambda v: v.sigmoid(),
     "relu": lambda v: v.relu(),
     "abs": lambda v: v.abs(),
+    "abs()": lambda v: abs(v),          # Python's builtin, as micrograd users write it
+    "pos": lambda v: +v * 2.0,
     "neg": lambda v: -v,
     "pow3": lambda v: v**3,
     "pow-0.5": lambda v: v**-0.5,

@@ -219,6 +219,12 @@ class Traced:
     def abs(self) -> Traced:
         return self._make(ops.ABS)
 
+    def __abs__(self) -> Traced:
+        return self.abs()
+
+    def __pos__(self) -> Traced:
+        return self
+
     # comparisons are recorded (1.0 or 0.0) for where(); branching on them is refused
     def __gt__(self, o: Any) -> Traced:
         return self._make(ops.GT, o)

@@ -109,6 +109,12 @@ class Value:
         s = 1.0 if self.data > 0 else (-1.0 if self.data < 0 else 0.0)
         return Value(abs(self.data), ((self, s),), "abs")
 
+    def __abs__(self) -> Value:
+        return self.abs()
+
+    def __pos__(self) -> Value:
+        return self
+
     # comparisons give plain booleans here; a traced Value refuses to branch (see trace.py)
     def __gt__(self, other: Value | float) -> bool:
         return self.data > as_value(other).data
