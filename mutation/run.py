@@ -12,6 +12,7 @@ Run it in a checkout of its own (it edits ``scalarprop/`` while it runs)::
     python mutation/run.py report [--survivors]  # per module and group; every survivor
     python mutation/run.py retry                 # the survivors again, after new tests
     python mutation/run.py thin --keep F         # run only a fraction F of the pending
+    python mutation/run.py widen [--keep F]      # a fraction F of those not sampled, pending again
 """
 
 from __future__ import annotations
@@ -158,6 +159,21 @@ def thin(args: argparse.Namespace) -> None:
         sample(SESSIONS / f"{stem(module)}.sqlite", args.keep, args.seed)
 
 
+def widen(args: argparse.Namespace) -> None:
+    """Put a seeded ``--keep`` fraction of the mutants left out of the sample back in line,
+    when there is time for more of them."""
+    for group, module, tests in modules(args.group, args.only):
+        write_config(group, module, tests, args.timeout)
+        db = SESSIONS / f"{stem(module)}.sqlite"
+        if pending(db):
+            sys.exit(f"{module}: run or thin its pending mutants first")
+        con = sqlite3.connect(db)
+        con.execute("delete from work_results where output = 'not in the sample'")
+        con.commit()
+        if args.keep < 1.0:
+            sample(db, args.keep, args.seed)
+
+
 def pending(db: Path) -> int:
     con = sqlite3.connect(db)
     return con.execute("select count(*) from work_items w left join work_results r "
@@ -168,7 +184,7 @@ def execute(args: argparse.Namespace) -> None:
     """Run pending mutants until ``--minutes`` are spent. A session cut short is stopped with
     SIGINT, which cosmic-ray answers by putting the mutated file back."""
     end = time.monotonic() + 60 * args.minutes
-    for _, module, _ in modules(args.group):
+    for _, module, _ in modules(args.group, args.only):
         db = SESSIONS / f"{stem(module)}.sqlite"
         left = end - time.monotonic()
         if pending(db) == 0:
@@ -264,8 +280,15 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--only", help="the modules whose path contains this")
     p.set_defaults(run=thin)
+    p = sub.add_parser("widen")
+    p.add_argument("--keep", type=float, default=1.0, help="fraction of those not sampled")
+    p.add_argument("--seed", type=int, default=2)
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds per mutant")
+    p.add_argument("--only", help="the modules whose path contains this")
+    p.set_defaults(run=widen)
     p = sub.add_parser("exec")
     p.add_argument("--minutes", type=float, default=14.0)
+    p.add_argument("--only", help="the modules whose path contains this")
     p.set_defaults(run=execute)
     p = sub.add_parser("report")
     p.add_argument("--survivors", action="store_true")
