@@ -3,7 +3,14 @@ testing oracle (scalarprop.testing): what its checks refuse, and what their mess
 
 import numpy as np
 import pytest
+from hypothesis import Phase, find, given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample
 from scalarprop.testing import assert_gradients_close, complex_step_gradient, numerical_hessian
+from scalarprop.testing.strategies import HEADS, batches, networks
+
+from scalarprop import MLP
+from scalarprop.functions import HIDDEN
 
 F = lambda x: np.sum(np.sin(x) * x**2)
 G = lambda x: np.cos(x) * x**2 + 2 * x * np.sin(x)
@@ -102,3 +109,69 @@ def test_the_hessian_takes_two_hundred_elements_and_refuses_more():
     np.testing.assert_allclose(numerical_hessian(half_square, x), np.eye(200), atol=1e-6)
     with pytest.raises(ValueError, match="has 201 elements; numerical_hessian takes at most 200"):
         numerical_hessian(half_square, np.zeros(201))
+
+
+# -- strategies: every draw within the documented ranges, and both ends of each reached ---------
+
+def reached(strategy, condition) -> bool:
+    """Whether hypothesis finds a draw of ``strategy`` that meets ``condition``."""
+    try:
+        find(strategy, condition, settings=settings(
+            max_examples=300, database=None, derandomize=True, phases=[Phase.generate]))
+    except NoSuchExample:
+        return False
+    return True
+
+
+@settings(max_examples=40, deadline=None, database=None)
+@given(net=networks(), data=st.data())
+def test_networks_and_batches_stay_in_their_documented_ranges(net, data):
+    # networks(): depth 0-3 hidden layers of widths 1-6, 1-4 outputs (2-4 for softmax, 1 for
+    # hinge), weights N(0, s²) with s in [0.01, 3]; batches(net): 4 examples in [-3, 3]
+    assert 0 <= net.num_layers - 1 <= 3 and all(1 <= w <= 6 for w in net.sizes[:-1])
+    assert (net.output, net.loss) in HEADS and net.hidden in HIDDEN
+    low = 2 if net.output == "softmax" else 1
+    high = 1 if net.loss == "hinge" else 4
+    assert low <= net.sizes[-1] <= high
+    X, T = data.draw(batches(net))
+    assert X.shape == (4, net.sizes[0]) and np.all(np.abs(X) <= 3.0)
+    if net.loss == "ce":
+        assert T.shape == (4,) and np.all((0 <= T) & (T < net.sizes[-1]))
+    else:
+        assert T.shape == (4, net.sizes[-1])
+        if net.loss == "bce":
+            assert np.all(np.isin(T, (0.0, 1.0)))
+        elif net.loss == "hinge":
+            assert np.all(np.isin(T, (-1.0, 1.0)))
+        else:
+            assert np.all(np.abs(T) <= 3.0)
+
+
+def test_networks_reach_both_ends_of_every_range():
+    nets = networks()
+    assert reached(nets, lambda n: n.num_layers == 1)
+    assert reached(nets, lambda n: n.num_layers == 4)
+    assert reached(nets, lambda n: min(n.sizes[:-1]) == 1)
+    assert reached(nets, lambda n: max(n.sizes[:-1]) == 6)
+    assert reached(nets, lambda n: n.sizes[-1] == 4)
+    assert reached(nets, lambda n: n.output == "softmax" and n.sizes[-1] == 2)
+    assert reached(nets, lambda n: n.output == "sigmoid" and n.sizes[-1] == 1)
+    # weights of either sign: the draw is seeded afresh for each network
+    assert reached(nets, lambda n: n.params[0] > 0) and reached(nets, lambda n: n.params[0] < 0)
+    # the weight scale's ends: N(0, 3²) over 100+ weights has a spread near 3, N(0, 0.01²) one
+    # near 0.01 (sampling error of the spread: ~7% at 100 weights)
+    wide = networks(min_depth=2, min_width=6)
+    assert reached(wide, lambda n: np.std(n.params) > 2.5)
+    assert reached(wide, lambda n: np.std(n.params) < 0.012)
+
+
+def test_batches_reach_both_ends_of_inputs_and_targets():
+    for sizes, output, loss, values in (([2, 3], "identity", "squared", None),
+                                        ([2, 3], "sigmoid", "bce", (0.0, 1.0)),
+                                        ([2, 3], "softmax", "ce", (0, 2)),
+                                        ([2, 1], "identity", "hinge", (-1.0, 1.0))):
+        data = batches(MLP(sizes, "tanh", output, loss, seed=0))
+        assert reached(data, lambda b: b[0].max() == 3.0)
+        assert reached(data, lambda b: b[0].min() == -3.0)
+        for value in values or ():
+            assert reached(data, lambda b, v=value: np.any(b[1] == v)), (loss, value)
