@@ -1,12 +1,20 @@
 """Cases that mutation testing (docs/mutation-testing.md) showed no other test pins down in the
 testing oracle (scalarprop.testing): what its checks refuse, and what their messages say."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
-from scalarprop.testing import assert_gradients_close, complex_step_gradient, numerical_hessian
+from scalarprop.testing import (
+    NotComplexSafeError,
+    assert_gradients_close,
+    complex_step_gradient,
+    numerical_hessian,
+    numerical_jacobian,
+)
 from scalarprop.testing.strategies import HEADS, batches, networks
 
 from scalarprop import MLP
@@ -175,3 +183,34 @@ def test_batches_reach_both_ends_of_inputs_and_targets():
         assert reached(data, lambda b: b[0].min() == -3.0)
         for value in values or ():
             assert reached(data, lambda b, v=value: np.any(b[1] == v)), (loss, value)
+
+
+# -- the complex step's refusals ----------------------------------------------------------------
+
+def test_the_complex_step_checks_the_element_with_the_smallest_derivative():
+    # ∂f/∂x₂ = 1e-3 (|x₂| at 0.5), but np.abs drops the imaginary part there: the complex step
+    # gives 0. Along a random direction that error hides under the 1e4-sized terms; the check
+    # at the element of the smallest derivative (element [2], not [0]) catches it
+    x = np.array([0.5, -1.0, 0.5])
+    with pytest.raises(NotComplexSafeError, match=r"At element \[2\], the complex step gives 0 "):
+        complex_step_gradient(lambda x: 1e4 * np.sum(x[:2] ** 2) + 1e-3 * np.abs(x[2]), x)
+
+
+def test_the_complex_step_says_when_f_drops_the_imaginary_part():
+    # |x|² has derivative 2x: np.abs(x)**2 returns real values for complex x (dropped), while
+    # conj(x)·x returns complex values whose imaginary part is 0 (not dropped, still wrong)
+    x = np.array([0.5, -1.0, 2.0])
+    dropped = "f(x + ih) has a real dtype: the imaginary part was dropped"
+    with pytest.raises(NotComplexSafeError, match=re.escape(dropped)):
+        complex_step_gradient(lambda x: np.sum(np.abs(x) ** 2), x)
+    with pytest.raises(NotComplexSafeError) as refusal:
+        complex_step_gradient(lambda x: np.sum(np.conj(x) * x), x)
+    assert "is not complex-safe. Along a random direction" in str(refusal.value)
+    assert dropped not in str(refusal.value)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
+def test_a_non_finite_complex_result_quotes_its_first_non_finite_value():
+    with pytest.raises(ValueError, match=r"^f\(x \+ 0i\) is not finite \(inf\)$"):
+        numerical_jacobian(lambda x: x * np.array([1.0, np.inf, np.nan]), np.ones(3),
+                           method="complex_step")
