@@ -19,8 +19,18 @@ possible. Per-example SGD on a 784-128-10 network is bound by reading and writin
   the lecture kernel's own, which must stay strict;
 * inner loops over long rows run over ``range(len(row))`` of a slice: a loop over a computed
   ``range(start, stop)`` stopped vectorizing (3× slower); short rows (fewer than
-  ``LONG_ROW`` inputs) are indexed instead, because each slice costs a reference-count
-  update, which dominates a row of a few numbers (2-3-1: 186 → 113 ns per example);
+  ``LONG_ROW`` inputs) are indexed instead;
+* no reference counting per example. Every array view (``X[e]``, ``nodes[a:b]``) and every
+  array passed to a function that Numba's reference-count pruner cannot clean is an atomic
+  increment and decrement of the array's count: about 10 ns a pair on an AVX-512 Xeon VM,
+  ~40% of a 2-3-1 epoch in ``perf``. So the per-example path passes offsets into ``nodes``
+  and indexes ``X[e, i]``; the row loops make their slices inside the loop over pairs of
+  rows, where the pruner removes their counts; the backward loop over layers is written out
+  in the epoch kernel (a call that passes arrays keeps their counts); ``T[e]`` is taken
+  once. Per example, AVX-512, side by side: 2-3-1 318 → 180 ns (views out of the
+  per-example path) → 137 ns (the layer loop written out, one view of ``T``); 2-16-1
+  447 → 340 → 298 ns; 64-64-10 1,993 → 1,912 ns. What remains is the lecture's
+  ``loss_value`` and ``output_grad``, whose arguments keep their counts (4 pairs);
 * ``W`` starts on a 64-byte boundary (the network's buffer is allocated so). ``X`` is used
   as given: an aligned ``X`` gained 1-3% on 784-128-10 and 64-32-10, less than a copy of
   ``X`` per epoch costs (~10% of a 784-128-10 epoch).
@@ -77,74 +87,82 @@ LONG_ROW = 16
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FAST)
-def _dot_rows(params, w, b, n_in, n_out, src, k):
-    """k[j] = W[j]·src + b[j] for every row, two rows at a time (shared loads of src)."""
+def _dot_rows(params, w, b, n_in, n_out, nodes, src, k):
+    """k[j] = W[j]·src + b[j] for every row, two rows at a time (shared loads of src); src
+    and k are offsets into ``nodes``."""
     j = 0
     if n_in >= LONG_ROW:
         while j + 1 < n_out:
+            x = nodes[src:src + n_in]
             w0 = params[w + j * n_in:w + (j + 1) * n_in]
             w1 = params[w + (j + 1) * n_in:w + (j + 2) * n_in]
             a0 = 0.0
             a1 = 0.0
             for i in range(len(w0)):
-                a0 += w0[i] * src[i]
-                a1 += w1[i] * src[i]
-            k[j] = a0 + params[b + j]
-            k[j + 1] = a1 + params[b + j + 1]
+                a0 += w0[i] * x[i]
+                a1 += w1[i] * x[i]
+            nodes[k + j] = a0 + params[b + j]
+            nodes[k + j + 1] = a1 + params[b + j + 1]
             j += 2
     while j < n_out:
         r = w + j * n_in
         a0 = 0.0
         for i in range(n_in):
-            a0 += params[r + i] * src[i]
-        k[j] = a0 + params[b + j]
+            a0 += params[r + i] * nodes[src + i]
+        nodes[k + j] = a0 + params[b + j]
         j += 1
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FAST)
-def _backward_update(params, w, b, n_in, n_out, src, kg, hg, lr):
+def _backward_update(params, w, b, n_in, n_out, nodes, src, kg, hg, lr):
     """One layer's backward fused with its update: hg += Wᵀ kg with the OLD W, then
-    W −= lr kg srcᵀ and b −= lr kg, in one sweep over W (two rows at a time)."""
+    W −= lr kg srcᵀ and b −= lr kg, in one sweep over W (two rows at a time); src, kg and hg
+    are offsets into ``nodes``."""
     for i in range(n_in):
-        hg[i] = 0.0
+        nodes[hg + i] = 0.0
     j = 0
     if n_in >= LONG_ROW:
         while j + 1 < n_out:
+            x = nodes[src:src + n_in]
+            g = nodes[hg:hg + n_in]
             w0 = params[w + j * n_in:w + (j + 1) * n_in]
             w1 = params[w + (j + 1) * n_in:w + (j + 2) * n_in]
-            g0 = kg[j]
-            g1 = kg[j + 1]
+            g0 = nodes[kg + j]
+            g1 = nodes[kg + j + 1]
             a0 = lr * g0
             a1 = lr * g1
             for i in range(len(w0)):
-                hg[i] += g0 * w0[i] + g1 * w1[i]
-                w0[i] -= a0 * src[i]
-                w1[i] -= a1 * src[i]
+                g[i] += g0 * w0[i] + g1 * w1[i]
+                w0[i] -= a0 * x[i]
+                w1[i] -= a1 * x[i]
             params[b + j] -= a0
             params[b + j + 1] -= a1
             j += 2
     while j < n_out:
         r = w + j * n_in
-        g0 = kg[j]
+        g0 = nodes[kg + j]
         a0 = lr * g0
         for i in range(n_in):
-            hg[i] += g0 * params[r + i]
-            params[r + i] -= a0 * src[i]
+            nodes[hg + i] += g0 * params[r + i]
+            params[r + i] -= a0 * nodes[src + i]
         params[b + j] -= a0
         j += 1
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FAST)
-def _update_then_dot(params, b, n_in, n_out, x, kg, lr, x_next, k_next):
-    """The first layer's update for this example fused with the next example's forward:
-    W[j,i] −= lr kg[j] x[i], then k_next[j] += W[j,i] x_next[i] with the NEW W[j,i]."""
+def _update_then_dot(params, b, n_in, n_out, X, e, e_next, nodes, kg, lr):
+    """The first layer's update for example ``e`` fused with the forward of ``e_next``:
+    W[j,i] −= lr kg[j] x[i], then k_next[j] += W[j,i] x_next[i] with the NEW W[j,i]
+    (``kg`` is an offset into ``nodes``; k_next goes to the start of ``nodes``)."""
     j = 0
     if n_in >= LONG_ROW:
         while j + 1 < n_out:
+            x = X[e]
+            x_next = X[e_next]
             w0 = params[j * n_in:(j + 1) * n_in]
             w1 = params[(j + 1) * n_in:(j + 2) * n_in]
-            a0 = lr * kg[j]
-            a1 = lr * kg[j + 1]
+            a0 = lr * nodes[kg + j]
+            a1 = lr * nodes[kg + j + 1]
             s0 = 0.0
             s1 = 0.0
             for i in range(len(w0)):
@@ -156,19 +174,19 @@ def _update_then_dot(params, b, n_in, n_out, x, kg, lr, x_next, k_next):
                 s1 += v1 * x_next[i]
             params[b + j] -= a0
             params[b + j + 1] -= a1
-            k_next[j] = s0
-            k_next[j + 1] = s1
+            nodes[j] = s0
+            nodes[j + 1] = s1
             j += 2
     while j < n_out:
         r = j * n_in
-        a0 = lr * kg[j]
+        a0 = lr * nodes[kg + j]
         s0 = 0.0
         for i in range(n_in):
-            v0 = params[r + i] - a0 * x[i]
+            v0 = params[r + i] - a0 * X[e, i]
             params[r + i] = v0
-            s0 += v0 * x_next[i]
+            s0 += v0 * X[e_next, i]
         params[b + j] -= a0
-        k_next[j] = s0
+        nodes[j] = s0
         j += 1
 
 
@@ -182,7 +200,7 @@ def _backward_update_upper(params, spec, nodes, lr):
     layer's ``h'`` below is summed from the weights before their update."""
     L, U, P = num_layers(spec), num_units(spec), params.shape[0]
     hidden = spec[0]
-    k, h, kg, hg = nodes[0:U], nodes[U:2 * U], nodes[2 * U:3 * U], nodes[3 * U:4 * U]
+    K, H, KG, HG = 0, U, 2 * U, 3 * U
     p_end = P
     u = U
     for l in range(L - 1, 0, -1):
@@ -190,10 +208,11 @@ def _backward_update_upper(params, spec, nodes, lr):
         b = p_end - n_out
         w = b - n_out * n_in
         u_in = u - n_out - n_in
-        _backward_update(params, w, b, n_in, n_out, h[u_in:u_in + n_in],
-                         kg[u - n_out:u], hg[u_in:u_in + n_in], lr)
+        _backward_update(params, w, b, n_in, n_out, nodes, H + u_in, KG + u - n_out,
+                         HG + u_in, lr)
         for i in range(n_in):
-            kg[u_in + i] = hg[u_in + i] * activate_grad(hidden, k[u_in + i], h[u_in + i])
+            nodes[KG + u_in + i] = nodes[HG + u_in + i] * activate_grad(
+                hidden, nodes[K + u_in + i], nodes[H + u_in + i])
         p_end = w
         u -= n_out
 
@@ -209,19 +228,16 @@ def sgd_epoch_fused(params, spec, X, T, order, lr, nodes, step_loss):
     n = order.shape[0]
     P = params.shape[0]
     n0, n1 = width(spec, 0), width(spec, 1)
-    # the node rows as views made once (each view costs a reference count)
-    k, h, kg = nodes[0:U], nodes[U:2 * U], nodes[2 * U:3 * U]
     # the first example's first-layer k without the bias (later ones come out of the fused
     # update); the loop below adds the bias
-    x = X[order[0]]
+    e0 = order[0]
     for j in range(n1):
         a = 0.0
         for i in range(n0):
-            a += params[j * n0 + i] * x[i]
-        k[j] = a
+            a += params[j * n0 + i] * X[e0, i]
+        nodes[j] = a
     for s in range(n):
         e = order[s]
-        x = X[e]
         # forward: layer 0's k without bias is already there
         # offsets start as np.int64(0), not the literal 0: a call that sees a literal
         # argument is compiled once for it and again for int64 (measured: +0.35 s cold)
@@ -232,20 +248,36 @@ def sgd_epoch_fused(params, spec, X, T, order, lr, nodes, step_loss):
             b = p + n_out * n_in
             if l == 0:
                 for j in range(n_out):
-                    k[j] += params[b + j]
+                    nodes[j] += params[b + j]
             else:
-                _dot_rows(params, p, b, n_in, n_out, h[u - n_in:u], k[u:u + n_out])
+                _dot_rows(params, p, b, n_in, n_out, nodes, U + u - n_in, u)
             activate_layer(output if l == L - 1 else hidden, nodes, u, U + u, n_out)
             p = b + n_out
             u += n_out
-        step_loss[s] = loss_value(spec, nodes, T[e])
+        t = T[e]
+        step_loss[s] = loss_value(spec, nodes, t)
         if not math.isfinite(step_loss[s]):
             return s
-        output_grad(spec, nodes, T[e])
-        _backward_update_upper(params, spec, nodes, lr)
+        output_grad(spec, nodes, t)
+        # the backward pass fused with the update from the top layer down to layer 1: the
+        # loop of _backward_update_upper, written out because a call that passes arrays
+        # costs their reference counts (atomic: ~10 ns a pair, see the module docstring)
+        p_end = P
+        for l in range(L - 1, 0, -1):
+            n_in, n_out = width(spec, l), width(spec, l + 1)
+            b = p_end - n_out
+            w = b - n_out * n_in
+            u_in = u - n_out - n_in
+            _backward_update(params, w, b, n_in, n_out, nodes, U + u_in, 2 * U + u - n_out,
+                             3 * U + u_in, lr)
+            for i in range(n_in):
+                nodes[2 * U + u_in + i] = nodes[3 * U + u_in + i] * activate_grad(
+                    hidden, nodes[u_in + i], nodes[U + u_in + i])
+            p_end = w
+            u -= n_out
         # layer 0: this example's update fused with the next example's forward
-        x_next = X[order[s + 1]] if s + 1 < n else x
-        _update_then_dot(params, n0 * n1, n0, n1, x, kg, lr, x_next, k)
+        e_next = order[s + 1] if s + 1 < n else e
+        _update_then_dot(params, n0 * n1, n0, n1, X, e, e_next, nodes, 2 * U, lr)
     for q in range(P):
         if not math.isfinite(params[q]):
             return -2
@@ -279,7 +311,7 @@ def sgd_block_kernel(params, spec, T, rows, lr, K0, G, KG0, nodes, step_loss, s0
             n_in, n_out = width(spec, l), width(spec, l + 1)
             b = p + n_out * n_in
             if l > 0:
-                _dot_rows(params, p, b, n_in, n_out, h[u - n_in:u], k[u:u + n_out])
+                _dot_rows(params, p, b, n_in, n_out, nodes, U + u - n_in, u)
             if l < L - 1 and hidden == SIGMOID:
                 # a loop LLVM vectorizes, not a libm call per unit (128 units: 620 -> ~150 ns)
                 kl, hl = k[u:u + n_out], h[u:u + n_out]
