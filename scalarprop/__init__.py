@@ -5,7 +5,7 @@ autodiff), held to each other and to finite differences. The README is the tour;
 layout follows the lecture:
 
 - ``network``, ``functions`` (part 1), ``validate``, ``memory``, ``data``, ``examples``;
-- ``engines/``: ``scalar``, ``scalar_fast`` (part 2), ``vectorized`` (part 3),
+- ``engines/``: ``scalar``, ``scalar_fast``, ``scalar_parallel`` (part 2), ``vectorized`` (part 3),
   ``autodiff/`` (part 4), behind one :class:`~scalarprop.engines.Engine` protocol;
 - the tools: ``checks/`` (finite differences), ``explain/``, ``plot/``, ``train``, ``bench/``;
 - ``cli`` and ``commands/``.

@@ -136,7 +136,7 @@ def time_minibatch_scalar(net: MLP, X: np.ndarray, T: np.ndarray, batch: int, re
     """Minibatch steps with the scalar kernels: the lecture kernel, or prange over chunks."""
     import numba
 
-    from ..engines import scalar, scalar_fast
+    from ..engines import scalar, scalar_parallel
 
     work = net.copy()
     Xb, Tb = X[:batch], T[:batch]
@@ -147,8 +147,8 @@ def time_minibatch_scalar(net: MLP, X: np.ndarray, T: np.ndarray, batch: int, re
         losses = np.empty(C)
 
         def fn():
-            g = scalar_fast.loss_and_grad_parallel_kernel(work.params, work.spec, Xb, Tb,
-                                                          nodes, grads, losses)
+            g = scalar_parallel.loss_and_grad_parallel_kernel(work.params, work.spec, Xb, Tb,
+                                                              nodes, grads, losses)
             work.params[:] -= LR * g
     else:
         nodes = scalar.node_rows(net.sizes, 1)

@@ -17,20 +17,15 @@ possible. Per-example SGD on a 784-128-10 network is bound by reading and writin
   NaN and silently turn the ``isfinite`` checks into constants. Only the row loops: a
   fastmath kernel compiles the functions it calls fastmath too, and the epoch kernel calls
   the lecture kernel's own, which must stay strict;
-* inner loops over long rows run over ``range(len(row))`` of a slice: a loop over a computed
-  ``range(start, stop)`` stopped vectorizing (3× slower); short rows (fewer than
-  ``LONG_ROW`` inputs) are indexed instead;
-* no reference counting per example. Every array view (``X[e]``, ``nodes[a:b]``) and every
-  array passed to a function that Numba's reference-count pruner cannot clean is an atomic
-  increment and decrement of the array's count: about 10 ns a pair on an AVX-512 Xeon VM,
-  ~40% of a 2-3-1 epoch in ``perf``. So the per-example path passes offsets into ``nodes``
-  and indexes ``X[e, i]``; the row loops make their slices inside the loop over pairs of
-  rows, where the pruner removes their counts; the backward loop over layers is written out
-  in the epoch kernel (a call that passes arrays keeps their counts); ``T[e]`` is taken
-  once. Per example, AVX-512, side by side: 2-3-1 318 → 180 ns (views out of the
-  per-example path) → 137 ns (the layer loop written out, one view of ``T``); 2-16-1
-  447 → 340 → 298 ns; 64-64-10 1,993 → 1,912 ns. What remains is the lecture's
-  ``loss_value`` and ``output_grad``, whose arguments keep their counts (4 pairs);
+* long rows loop over ``range(len(row))`` of a slice (a computed ``range(start, stop)``
+  stopped vectorizing: 3× slower); short rows (under ``LONG_ROW`` inputs) are indexed;
+* no reference counting per example: each array view, and each array passed to a function
+  whose counts Numba's pruner keeps, is an atomic increment and decrement (~10 ns a pair on
+  an AVX-512 Xeon VM; 40% of a 2-3-1 epoch in ``perf``). So the per-example path passes
+  offsets into ``nodes``, indexes ``X[e, i]``, takes ``T[e]`` once, makes row slices inside
+  the row-pair loops (where the pruner drops them) and writes the layer loop of the backward
+  pass out in the epoch kernel. Per example, side by side: 2-3-1 318 → 180 ns (no views)
+  → 137 ns (the loop written out); 2-16-1 447 → 340 → 298 ns; 64-64-10 1,993 → 1,912 ns;
 * ``W`` starts on a 64-byte boundary (the network's buffer is allocated so). ``X`` is used
   as given: an aligned ``X`` gained 1-3% on 784-128-10 and 64-32-10, less than a copy of
   ``X`` per epoch costs (~10% of a 784-128-10 epoch).
@@ -44,8 +39,7 @@ possible. Per-example SGD on a 784-128-10 network is bound by reading and writin
   example (blocks of 64, AVX-512), the epoch from 13.1 to 11.0 µs.
 
 The results equal the lecture kernel's up to the order of floating-point additions (tested to
-1e-12 after an epoch). Also here: a parallel minibatch gradient (``prange`` over chunks of
-examples, one gradient buffer per chunk, summed after: no races).
+1e-12 after an epoch). The parallel minibatch gradient is :mod:`scalar_parallel`.
 """
 
 from __future__ import annotations
@@ -53,18 +47,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit
 from scipy.linalg.blas import dgemm
 
 from .. import jit  # noqa: F401  (first: the kernels below are cached by source hash)
 from ..functions import SIGMOID, activate_grad, sigmoid_simd
-from ..validate import check_batch
 from .scalar import (
     activate_layer,
-    backward,
-    forward,
     lecture_epoch,
     loss_value,
     node_rows,
@@ -81,8 +71,7 @@ FAST = {"reassoc", "contract"}
 BLOCKED_MIN_WEIGHTS = 2 ** 15
 #: examples per block: the Gram matrix X Xᵀ costs 2·BLOCK·n₀ flops per example
 BLOCK = 64
-#: rows at least this long are looped over as slices (SIMD); shorter ones by index, because
-#: every slice costs a reference-count update that dominates a row of a few numbers
+#: rows at least this long are looped over as slices (SIMD); shorter ones by index
 LONG_ROW = 16
 
 
@@ -259,9 +248,7 @@ def sgd_epoch_fused(params, spec, X, T, order, lr, nodes, step_loss):
         if not math.isfinite(step_loss[s]):
             return s
         output_grad(spec, nodes, t)
-        # the backward pass fused with the update from the top layer down to layer 1: the
-        # loop of _backward_update_upper, written out because a call that passes arrays
-        # costs their reference counts (atomic: ~10 ns a pair, see the module docstring)
+        # _backward_update_upper written out: a call that passes arrays costs their counts
         p_end = P
         for l in range(L - 1, 0, -1):
             n_in, n_out = width(spec, l), width(spec, l + 1)
@@ -332,30 +319,6 @@ def sgd_block_kernel(params, spec, T, rows, lr, K0, G, KG0, nodes, step_loss, s0
     return -1
 
 
-@njit(cache=True, nogil=True, error_model="numpy", parallel=True)
-def loss_and_grad_parallel_kernel(params, spec, X, T, nodes, grads, losses):
-    """The batch's gradient with ``prange`` over ``C = grads.shape[0]`` chunks of examples;
-    chunk c sums its examples into its own row ``grads[c]`` (no two threads write the same
-    memory), then the rows are added. Each example uses the lecture kernels."""
-    C = grads.shape[0]
-    N = X.shape[0]
-    P = params.shape[0]
-    for c in prange(C):
-        for q in range(P):
-            grads[c, q] = 0.0
-        total = 0.0
-        for e in range(c * N // C, (c + 1) * N // C):
-            forward(params, spec, X[e], nodes[c])
-            total += loss_value(spec, nodes[c], T[e])
-            backward(params, spec, X[e], T[e], nodes[c], grads[c])
-        losses[c] = total
-    grad = np.zeros(P)
-    for c in range(C):
-        for q in range(P):
-            grad[q] += grads[c, q]
-    return grad
-
-
 # -- the Python boundary -------------------------------------------------------------------
 
 
@@ -420,19 +383,3 @@ def sgd_epoch_blocked(net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray,
             return -1
     net.params[:] = start
     return lecture_epoch(net, X, T, order, 1, lr, step_loss)
-
-
-def loss_and_grad_parallel(net: Any, X: Any, T: Any, chunks: int | None = None
-                           ) -> tuple[float, np.ndarray]:
-    """Like :func:`scalarprop.scalar.loss_and_grad`, over ``chunks`` (default: Numba's
-    thread count) chunks of the batch in parallel."""
-    Xc, Tc = check_batch(net, X, T)
-    C = numba.get_num_threads() if chunks is None else int(chunks)
-    if C < 1:
-        raise ValueError(f"chunks={chunks!r}: expected a positive integer")
-    C = min(C, Xc.shape[0])
-    grads = np.empty((C, net.num_params))
-    losses = np.empty(C)
-    grad = loss_and_grad_parallel_kernel(net.params, net.spec, Xc, Tc, node_rows(net.sizes, C),
-                                         grads, losses)
-    return float(losses.sum()), grad
