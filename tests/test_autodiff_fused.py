@@ -55,6 +55,21 @@ def test_dense_matches_finite_differences(activation):
         testing.assert_gradients_close(f, a, g)
 
 
+@pytest.mark.parametrize("activation", ACTS)
+def test_dense_with_a_constant_bias_gives_the_other_gradients(activation):
+    x, W, b = rng.normal(size=(5, 3)), rng.normal(size=(4, 3)), rng.normal(size=4)
+    R = rng.normal(size=(5, 4))
+    grads = []
+    for b_is_constant in (False, True):
+        xn, Wn = TensorNode(x.copy()), TensorNode(W.copy())
+        bn = TensorNode(b.copy(), requires_grad=not b_is_constant)
+        (dense(xn, Wn, bn, activation) * R).sum().backward()
+        assert bn.has_grad is not b_is_constant
+        grads.append((xn.grad, Wn.grad))
+    for a, c in zip(*grads):
+        np.testing.assert_array_equal(c, a)
+
+
 @pytest.mark.parametrize("op,targets", [
     (SoftmaxCrossEntropy, lambda n, K: rng.integers(0, K, size=(n, 1)).astype(float)),
     (SigmoidCrossEntropy, lambda n, K: rng.integers(0, 2, size=(n, K)).astype(float)),

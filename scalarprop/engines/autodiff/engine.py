@@ -29,6 +29,7 @@ from ...validate import check_batch, finite_updates
 from .core import OpNode, TensorNode
 from .graph import check_loss, input_gradients, topological_order
 from .mlp import AutodiffMLP
+from .tape import Tape
 
 name = "autodiff"
 
@@ -82,24 +83,33 @@ def nodes(net: Any, X: Any, T: Any) -> dict[str, Any]:
 @finite_updates
 def train_epoch(net: Any, X: np.ndarray, T: np.ndarray, order: np.ndarray, batch_size: int,
                 lr: float, step_loss: np.ndarray) -> int:
-    """One epoch of gradient descent on checked arrays, one graph per step (the
-    :class:`~scalarprop.engines.Engine` contract).
+    """One epoch of gradient descent on checked arrays (the
+    :class:`~scalarprop.engines.Engine` contract), one graph per batch shape.
 
-    Each step builds the graph of :meth:`AutodiffMLP.fused_loss` (arrays reused from step to
-    step) and walks it with the step ``θ ← θ − α θ∇`` folded in
-    (:func:`backward_reusing_buffers` with ``step``). A step whose loss is not finite, or
-    parameters that are not finite at the end, send the epoch back to its start and to
+    The first step builds the graph of :meth:`AutodiffMLP.fused_loss` (arrays reused from step
+    to step) and keeps it as a :class:`.tape.Tape`; every step of the same batch size runs it
+    again, with the step ``θ ← θ − α θ∇`` folded into its backward walk (as
+    :func:`backward_reusing_buffers` with ``step`` folds it). A step whose loss is not finite,
+    or parameters that are not finite at the end, send the epoch back to its start and to
     :func:`checked_epoch`, which stops exactly before the failing step."""
     start = net.params.copy()
     model = AutodiffMLP(net)
     params = model.parameters()
+    tapes: dict[int, Tape] = {}               # batch size -> its graph
     failed = False
     with np.errstate(all="ignore"):           # a diverging run is reported, not warned
         for s, rows in enumerate(batches(order, batch_size)):
-            x = TensorNode(X[rows], requires_grad=False, name="x")
-            l = model.fused_loss(x, T[rows], reuse=True)
-            backward_reusing_buffers(l, step=params, lr=lr)
-            step_loss[s] = l.value
+            x, t = X[rows], T[rows]
+            tape = tapes.get(x.shape[0])
+            if tape is None:                  # building the graph runs this step's forward
+                xn = TensorNode(x, requires_grad=False, name="x")
+                tn = TensorNode(t, requires_grad=False, name="t")
+                tape = tapes[x.shape[0]] = Tape(model.fused_loss(xn, tn, reuse=True),
+                                                (xn, tn), step=params, lr=lr)
+            else:
+                tape.forward(x, t)
+            tape.backward()
+            step_loss[s] = tape.loss.value
             if not math.isfinite(step_loss[s]):
                 failed = True
                 break

@@ -14,9 +14,10 @@ of the vectorized engine's fast path:
 * when the backward walk offers it (``context["step"]``, see :mod:`.engine`), the
   gradient-descent step is folded into the gradient's matrix product: ``W ← W − α K∇ᵀ X`` is
   one ``dgemm`` with ``beta = 1`` writing into ``W``, so ``W∇`` is never stored, and
-  ``b ← b − α K∇ᵀ 1`` one ``dgemv``;
-* the element-wise work is one compiled pass where numpy would take one per operator (the
-  sigmoid and its derivative; the softmax cross-entropy after numpy's SIMD ``exp``);
+  ``b ← b − α Σₙ K∇`` is taken in the pass that computes ``K∇``;
+* the element-wise work is one compiled pass where numpy would take one per operator
+  (:mod:`.passes`: the sigmoid written over ``K``; ``K∇ = H∇ ⊙ act'`` with ``act'`` from
+  ``H`` and the bias sum; the softmax cross-entropy after numpy's SIMD ``exp``);
 * given :class:`Buffers`, every array an op writes is made once and reused by the next step
   (the engine drops each step's graph before building the next).
 """
@@ -26,10 +27,17 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.linalg.blas import dgemm, dgemv
+from scipy.linalg.blas import dgemm
 
-from ...functions import sigmoid_array, sigmoid_rows, softmax_ce_from_exp, softplus_array
-from .core import Op, TensorNode
+from ...functions import (
+    HIDDEN,
+    IDENTITY,
+    sigmoid_array,
+    softmax_ce_from_exp,
+    softplus_array,
+)
+from .core import Op, TensorNode, value_of
+from .passes import activation_backward, sigmoid_rows_in_place
 
 
 class Buffers:
@@ -67,15 +75,8 @@ def descend(W: np.ndarray, lr: float, K_grad_T: np.ndarray, x: np.ndarray) -> No
     dgemm(-lr, a, b, 1.0, W.T, trans_a=trans_a, trans_b=trans_b, overwrite_c=1)
 
 
-def descend_bias(b: np.ndarray, lr: float, K_grad_T: np.ndarray, ones: np.ndarray) -> None:
-    """``b ← b − α Σₙ K∇`` in place, as one BLAS call: the sum is ``K∇ᵀ 1``, a product with a
-    vector of ``ones``, so the step folds into it as into :func:`descend` (``β = 1``)."""
-    a, trans = (K_grad_T.T, 1) if K_grad_T.flags.c_contiguous else (K_grad_T, 0)
-    dgemv(-lr, a, ones, 1.0, b, trans=trans, overwrite_y=1)
-
-
 def can_descend(p: np.ndarray) -> bool:
-    """Whether :func:`descend` or :func:`descend_bias` writes into the parameter ``p`` itself
+    """Whether :func:`descend` writes into the parameter ``p`` itself
     (BLAS needs it in one block)."""
     return p.flags.c_contiguous and p.dtype == np.float64
 
@@ -93,8 +94,9 @@ class Dense(Op):
     4. ``K∇ = H∇ ⊙ act'(K)``, then ``W∇ = K∇ᵀ X``, ``X∇ = K∇ W``, ``b∇ = Σₙ K∇``: the
        backward of the activation op followed by that of the linear op (lecture part 3).
 
-    The forward keeps ``act'(K)`` (sigmoid: ``h (1 − h)``; tanh: ``1 − h²``; relu:
-    ``[k > 0]``) beside ``H``, so the backward is one multiplication before the products.
+    The forward writes ``H`` over ``K`` and keeps nothing else: the backward takes ``act'``
+    from ``H`` (sigmoid: ``h (1 − h)``; tanh: ``1 − h²``; relu: ``[h > 0]``, which is
+    ``[k > 0]``) in the pass that computes ``K∇`` and ``b∇`` (:mod:`.passes`).
     """
 
     name = "dense"
@@ -102,80 +104,78 @@ class Dense(Op):
     @staticmethod
     def forward(context: dict[str, Any], x: np.ndarray, W: np.ndarray, b: np.ndarray, *,
                 activation: str = "identity", buffers: Buffers | None = None) -> np.ndarray:
-        if x.ndim != 2 or W.ndim != 2 or b.shape != (W.shape[0],) or x.shape[1] != W.shape[1]:
-            raise ValueError(f"dense: expected X (n, m), W (p, m), b (p,); got {x.shape}, "
-                             f"{W.shape}, {b.shape}")
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"dense: activation={activation!r}; expected one of "
-                             f"{list(ACTIVATIONS)}")
-        shape = (W.shape[0], x.shape[0])            # a unit per row: Kᵀ = W Xᵀ
-        K = array(buffers, "K", shape)
-        np.matmul(W, x.T, out=K)
-        if activation == "identity":
-            K += b[:, None]
-            H, D = K, None
-        else:
-            H = array(buffers, "H", shape)
-            D = array(buffers, "D", shape)
-            ACTIVATIONS[activation](K, b, H, D)
-        context["x"], context["W"], context["b"], context["D"] = x, W, b, D
-        context["buffers"] = buffers
+        # shapes and activation as dense() checked them: a kept graph runs this every step
+        H = array(buffers, "K", (W.shape[0], x.shape[0]))     # a unit per row: Kᵀ = W Xᵀ
+        np.matmul(W, x.T, out=H)
+        ACTIVATIONS[activation](H, b)                          # H = act(K + b), over K
+        context["x"], context["W"], context["b"], context["H"] = x, W, b, H
+        context["code"], context["buffers"] = HIDDEN[activation], buffers
         return H.T
 
     @staticmethod
     def backward(context: dict[str, Any], g: np.ndarray) -> tuple[Any, Any, Any]:
-        x, W, D, buffers = context["x"], context["W"], context["D"], context["buffers"]
+        x, W, b, buffers = context["x"], context["W"], context["b"], context["buffers"]
         nx, nW, nb = context["needs_grad"]
         _, dW, db = context.get("grad_out") or (None, None, None)
         _, step_W, step_b = context.get("step") or (None, None, None)
-        G = g.T                                     # K∇ᵀ and H∇ᵀ: a unit per row
-        if D is not None:
-            G = np.multiply(G, D, out=array(buffers, "K_grad", G.shape))    # K∇ = H∇ ⊙ act'
+        G = g.T                                     # H∇ᵀ: a unit per row
+        code = context["code"]
+        K_grad = G if code == IDENTITY else array(buffers, "K_grad", G.shape)
+        gb = None
+        if nb and step_b is not None:               # b ← b − α Σₙ K∇: b∇ never stored
+            activation_backward(code, context["H"], G, K_grad, -step_b, 1.0, b)
+        else:                                       # b∇ = Σₙ K∇ (needed or not)
+            gb = array(buffers, "b_grad", b.shape) if db is None else db
+            activation_backward(code, context["H"], G, K_grad, 1.0, 0.0, gb)
+            if not nb:
+                gb = None
         gx = None
         if nx:                                      # X∇ = K∇ W, from W before any step
-            gx = np.matmul(W.T, G, out=array(buffers, "X_grad", (W.shape[1], G.shape[1]))).T
-        gW = gb = None
+            gx = np.matmul(W.T, K_grad,
+                           out=array(buffers, "X_grad", (W.shape[1], G.shape[1]))).T
+        gW = None
         if nW:
             if step_W is not None and can_descend(W):
-                descend(W, step_W, G, x)            # W ← W − α K∇ᵀ X: W∇ never stored
+                descend(W, step_W, K_grad, x)       # W ← W − α K∇ᵀ X: W∇ never stored
             else:
-                gW = np.matmul(G, x, out=dW)        # W∇ = K∇ᵀ X
-        if nb:
-            b = context["b"]
-            if step_b is not None and can_descend(b):
-                ones = array(buffers, "ones", (G.shape[1],))
-                ones.fill(1.0)
-                descend_bias(b, step_b, G, ones)    # b ← b − α Σₙ K∇: b∇ never stored
-            else:
-                gb = np.sum(G, axis=1, out=db)      # b∇ = Σₙ K∇
+                gW = np.matmul(K_grad, x, out=dW)   # W∇ = K∇ᵀ X
         return gx, gW, gb
 
 
-def tanh_into(K: np.ndarray, b: np.ndarray, H: np.ndarray, D: np.ndarray) -> None:
-    """``H = tanh(K + b)`` and ``D = 1 − h²`` (numpy's tanh is SIMD, a compiled loop's is a
-    libm call per element)."""
-    K += b[:, None]
-    np.tanh(K, out=H)
-    np.multiply(H, H, out=D)
-    np.subtract(1.0, D, out=D)
+def add_bias(K: np.ndarray, b: np.ndarray) -> None:
+    """``K ← K + b``, ``b[j]`` added to row ``j`` (the identity's ``H`` is ``K + b``)."""
+    np.add(K, b[:, None], out=K)
 
 
-def relu_into(K: np.ndarray, b: np.ndarray, H: np.ndarray, D: np.ndarray) -> None:
-    """``H = max(K + b, 0)`` and ``D = [k > 0]`` (0 at the kink, as the other engines take
-    it)."""
-    K += b[:, None]
-    np.maximum(K, 0.0, out=H)
-    np.greater(K, 0.0, out=D)
+def tanh_in_place(K: np.ndarray, b: np.ndarray) -> None:
+    """``K ← tanh(K + b)`` (numpy's tanh is SIMD, a compiled loop's is a libm call per
+    element)."""
+    np.add(K, b[:, None], out=K)
+    np.tanh(K, out=K)
 
 
-#: activation -> the function writing ``H = act(K + b)`` and ``D = act'(K + b)`` (the sigmoid's
-#: in one compiled pass; identity: ``H`` is ``K + b``)
-ACTIVATIONS = {"identity": None, "sigmoid": sigmoid_rows, "tanh": tanh_into, "relu": relu_into}
+def relu_in_place(K: np.ndarray, b: np.ndarray) -> None:
+    """``K ← max(K + b, 0)`` (0 at the kink, as the other engines take it)."""
+    np.add(K, b[:, None], out=K)
+    np.maximum(K, 0.0, out=K)
+
+
+#: activation -> the function writing ``H = act(K + b)`` over ``K`` (the sigmoid's in one
+#: compiled pass)
+ACTIVATIONS = {"identity": add_bias, "sigmoid": sigmoid_rows_in_place, "tanh": tanh_in_place,
+               "relu": relu_in_place}
 
 
 def dense(x: Any, W: Any, b: Any, activation: str = "identity", buffers: Buffers | None = None
           ) -> TensorNode:
-    """``act(x Wᵀ + b)`` as one op (the layer of :class:`Dense`)."""
+    """``act(x Wᵀ + b)`` as one op (the layer of :class:`Dense`), for ``x`` (n, m), ``W``
+    (p, m), ``b`` (p,)."""
+    xs, Ws, bs = (value_of(a).shape for a in (x, W, b))
+    if len(xs) != 2 or len(Ws) != 2 or bs != (Ws[0],) or xs[1] != Ws[1]:
+        raise ValueError(f"dense: expected X (n, m), W (p, m), b (p,); got {xs}, {Ws}, {bs}")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"dense: activation={activation!r}; expected one of "
+                         f"{list(ACTIVATIONS)}")
     return Dense.apply(x, W, b, activation=activation, buffers=buffers)
 
 
@@ -196,7 +196,7 @@ class SoftmaxCrossEntropy(Op):
     name = "softmax_ce"
 
     @staticmethod
-    def forward(context: dict[str, Any], z: np.ndarray, *, t: np.ndarray,
+    def forward(context: dict[str, Any], z: np.ndarray, t: np.ndarray, *,
                 buffers: Buffers | None = None) -> np.ndarray:
         Zt = z.T                                    # a class per row, as Dense stores it
         top = Zt.max(axis=0)
@@ -207,8 +207,8 @@ class SoftmaxCrossEntropy(Op):
         return np.array(l)
 
     @staticmethod
-    def backward(context: dict[str, Any], g: np.ndarray) -> np.ndarray:
-        return scaled(context["dz"], g)
+    def backward(context: dict[str, Any], g: np.ndarray) -> tuple[np.ndarray, None]:
+        return scaled(context["dz"], g), None       # t is a constant
 
 
 class SigmoidCrossEntropy(Op):
@@ -223,15 +223,15 @@ class SigmoidCrossEntropy(Op):
     name = "sigmoid_bce"
 
     @staticmethod
-    def forward(context: dict[str, Any], z: np.ndarray, *, t: np.ndarray,
+    def forward(context: dict[str, Any], z: np.ndarray, t: np.ndarray, *,
                 buffers: Buffers | None = None) -> np.ndarray:
         if context["needs_grad"][0]:
             context["dz"] = sigmoid_array(z) - t
         return np.array(np.sum(softplus_array(z) - z * t))
 
     @staticmethod
-    def backward(context: dict[str, Any], g: np.ndarray) -> np.ndarray:
-        return scaled(context["dz"], g)
+    def backward(context: dict[str, Any], g: np.ndarray) -> tuple[np.ndarray, None]:
+        return scaled(context["dz"], g), None       # t is a constant
 
 
 class SquaredError(Op):
@@ -245,7 +245,7 @@ class SquaredError(Op):
     name = "squared_error"
 
     @staticmethod
-    def forward(context: dict[str, Any], y: np.ndarray, *, t: np.ndarray,
+    def forward(context: dict[str, Any], y: np.ndarray, t: np.ndarray, *,
                 buffers: Buffers | None = None) -> np.ndarray:
         d = y - t
         if context["needs_grad"][0]:
@@ -253,8 +253,8 @@ class SquaredError(Op):
         return np.array(np.sum(d * d))
 
     @staticmethod
-    def backward(context: dict[str, Any], g: np.ndarray) -> np.ndarray:
-        return scaled(context["dz"], g)
+    def backward(context: dict[str, Any], g: np.ndarray) -> tuple[np.ndarray, None]:
+        return scaled(context["dz"], g), None       # t is a constant
 
 
 def scaled(dz: np.ndarray, g: np.ndarray) -> np.ndarray:

@@ -144,11 +144,13 @@ class AutodiffMLP(Module):
         l.name = "loss"
         return l
 
-    def fused_loss(self, x: TensorNode, t: np.ndarray, reuse: bool = False) -> TensorNode:
+    def fused_loss(self, x: TensorNode, t: np.ndarray | TensorNode, reuse: bool = False
+                   ) -> TensorNode:
         """The loss of :meth:`loss` from fewer, larger ops (:mod:`.fused`): one ``dense`` op
         per layer and one op for the loss (absolute and hinge: their ops of :mod:`.losses`),
-        for a checked batch ``x`` and targets packed by ``check_T``. ``reuse``: every array
-        goes into :attr:`buffers`, overwriting the graph built before."""
+        for a checked batch ``x`` and targets packed by ``check_T`` (or a constant node
+        holding them). ``reuse``: every array goes into :attr:`buffers`, overwriting the
+        graph built before."""
         net, L = self.net, len(self.layers)
         h = x
         for l, layer in enumerate(self.layers):
@@ -162,7 +164,7 @@ class AutodiffMLP(Module):
         if one_op is None:
             l = LOSSES[net.loss][0](h, t)
         else:
-            l = one_op.apply(h, t=t, buffers=self.buffers[L] if reuse else None)
+            l = one_op.apply(h, t, buffers=self.buffers[L] if reuse else None)
         l.name = "loss"
         return l
 

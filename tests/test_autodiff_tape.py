@@ -1,0 +1,138 @@
+"""The kept graph (engines/autodiff/tape.py) against graphs built afresh: run again on new
+numbers, every node holds the value and, walked, the gradient that a new graph and the plain
+walk of slide 104 give; with the step folded in, the parameters that the plain walk followed
+by ``θ ← θ − α θ∇`` gives. The graphs reach each branch of the tape's walk: a sum it makes and
+one it adds into, an unused output, a step an op takes and one the walk takes."""
+
+import numpy as np
+import pytest
+from cases import HEADS, HIDDEN, Split, make_case
+
+from scalarprop.autodiff import AutodiffMLP, Op, TensorNode, all_nodes, linear
+from scalarprop.engines.autodiff.fused import dense
+from scalarprop.engines.autodiff.tape import Tape
+from scalarprop.validate import check_batch
+
+rng = np.random.default_rng(4)
+
+
+def values_and_grads(loss):
+    nodes = all_nodes(loss)
+    return ([n.value.copy() for n in nodes],
+            [n.grad.copy() if n.requires_grad else None for n in nodes])
+
+
+def assert_tape_is_a_new_graph(build, runs):
+    """``build(*leaves)`` makes the loss from constant leaves holding ``runs[0]``; the tape
+    made from it is run on each later entry of ``runs`` and compared with a new graph built
+    on it and walked plainly."""
+    leaves = [TensorNode(v, requires_grad=False) for v in runs[0]]
+    tape = Tape(build(*leaves), leaves)
+    for values in runs[1:]:
+        tape.forward(*values)
+        tape.backward()
+        got = values_and_grads(tape.loss)
+        fresh = build(*[TensorNode(v, requires_grad=False) for v in values])
+        fresh.backward()
+        expected = values_and_grads(fresh)
+        assert len(got[0]) == len(expected[0]) > 2
+        for a, b in zip(got[0] + got[1], expected[0] + expected[1]):
+            if b is None:
+                assert a is None
+            else:
+                np.testing.assert_allclose(a, b, rtol=1e-14, atol=0)
+
+
+def test_a_node_used_twice_by_one_op_and_by_several_ops():
+    a0, W0 = rng.normal(size=3), rng.normal(size=(3, 3))
+
+    def build(x):
+        a, W = TensorNode(a0, name="a"), TensorNode(W0, name="W")
+        k = linear(x, W, a)
+        # a: two gradients from one op, then three more (a sum, then adds into it)
+        return (a * a).sum() + (k * k).sum() + (a * 2.0).sum() + (W * W).sum() + a.exp().sum()
+
+    assert_tape_is_a_new_graph(build, [(rng.normal(size=(4, 3)),) for _ in range(3)])
+
+
+def test_an_unused_output_and_a_shared_gradient():
+    p0 = rng.normal(size=5)
+
+    def build(x):
+        a, _ = Split.apply(x * TensorNode(p0))  # the second output is dropped
+        c = a + a                               # add's backward hands one g to both inputs
+        return (c * a).sum()
+
+    assert_tape_is_a_new_graph(build, [(rng.normal(size=5),) for _ in range(3)])
+
+
+@pytest.mark.parametrize("hidden,output,loss", [(h, o, l) for h in HIDDEN for o, l in HEADS])
+def test_the_engines_graph_on_new_batches(hidden, output, loss):
+    net, X, T = make_case(hidden, output, loss, 2, seed=8, n=12)
+    Xc, Tc = check_batch(net, X, T)
+
+    def build(x, t):
+        # a model per graph: each has its own buffers, so no graph overwrites another's
+        return AutodiffMLP(net).fused_loss(x, t, reuse=True)
+
+    runs = [(Xc[i:i + 4], Tc[i:i + 4]) for i in (0, 4, 8)]
+    assert_tape_is_a_new_graph(build, runs)
+
+
+def test_the_step_taken_by_the_ops_and_by_the_walk():
+    W0, b0, F0 = rng.normal(size=(4, 3)), rng.normal(size=4), rng.normal(size=(2, 4))
+    lr = 0.05
+
+    def build(x, params):
+        W, b, F = params
+        h = dense(x, W, b, "sigmoid")           # W: used by dense alone, which steps it
+        z = dense(h, F, b[:2], "identity")      # b is used twice: the walk steps it
+        return (z * z).sum() + (b * b).sum()    # F is not in one block: the walk steps it
+
+    def new_params():
+        return [TensorNode(W0.copy()), TensorNode(b0.copy()),
+                TensorNode(np.asfortranarray(F0.copy()))]
+
+    batches = [rng.normal(size=(5, 3)) for _ in range(4)]
+    taped, plain = new_params(), new_params()
+    x = TensorNode(batches[0], requires_grad=False)
+    tape = Tape(build(x, taped), [x], step=taped, lr=lr)
+    for s, batch in enumerate(batches):
+        if s > 0:
+            tape.forward(batch)
+        tape.backward()
+        loss = build(TensorNode(batch, requires_grad=False), plain)
+        assert float(tape.loss.value) == pytest.approx(float(loss.value), rel=1e-14)
+        loss.backward()
+        for p in plain:
+            p.value -= lr * p.grad
+            p.grad = None
+        for a, b in zip(taped, plain):
+            assert not a.has_grad
+            np.testing.assert_allclose(a.value, b.value, rtol=1e-13, atol=1e-15)
+
+
+class WrongShape(Op):
+    """A backward that returns a gradient of the wrong shape."""
+
+    name = "wrong"
+
+    @staticmethod
+    def forward(context, x):
+        return 2.0 * x
+
+    @staticmethod
+    def backward(context, g):
+        return np.zeros(g.shape[0] + 1)
+
+
+def test_the_first_run_checks_each_backward():
+    x = TensorNode(np.ones(3))
+    tape = Tape(WrongShape.apply(x).sum(), [])
+    with pytest.raises(RuntimeError, match="wrong.backward returned a gradient of shape"):
+        tape.backward()
+
+
+def test_a_tape_refuses_what_the_walks_refuse():
+    with pytest.raises(ValueError, match="scalar loss"):
+        Tape(TensorNode(np.ones(3)), [])
