@@ -12,6 +12,7 @@ from scalarprop.testing import (
     NotComplexSafeError,
     assert_gradients_close,
     complex_step_gradient,
+    gradient_estimate,
     numerical_hessian,
     numerical_jacobian,
 )
@@ -214,3 +215,25 @@ def test_a_non_finite_complex_result_quotes_its_first_non_finite_value():
     with pytest.raises(ValueError, match=r"^f\(x \+ 0i\) is not finite \(inf\)$"):
         numerical_jacobian(lambda x: x * np.array([1.0, np.inf, np.nan]), np.ones(3),
                            method="complex_step")
+
+
+def test_the_wider_step_is_tried_past_an_element_where_f_is_not_defined_that_far():
+    # f = 1e6 + x₀/2 + x₁, defined only within 1e-3 of x₀ = 0.3: the rounding of 1e6 (u·1e6 per
+    # value, over ε = 2e-5) dominates both elements. Element [0]'s wider step (100 ε = 2e-3)
+    # leaves the domain, so it keeps its first steps; element [1]'s is still tried and cuts the
+    # rounding a hundredfold
+    def f(x):
+        return 1e6 + 0.5 * x[0] + x[1] if abs(x[0] - 0.3) < 1e-3 else np.nan
+
+    est = gradient_estimate(f, np.array([0.3, -0.7]))
+    assert np.all(np.abs(est.numeric - [0.5, 1.0]) <= est.error)
+    assert est.error[0] > 1e-5 and est.error[1] < 1e-6
+
+
+def test_a_kink_at_x_does_not_pass_for_rounding_noise():
+    # f = 1e3 |x₀| + x₁² at x₀ = 0: f itself rounds at u·|f| ~ 1e-17. The noise is measured
+    # against the slope on the side x moves to (+1e3); the other side's slope (−1e3) would make
+    # the kink look like noise of 2e-9 and x₁'s estimated error 3e-4 instead of ~1e-13
+    est = gradient_estimate(lambda x: 1e3 * abs(x[0]) + x[1] ** 2, np.array([0.0, 0.5]))
+    assert np.all(est.noise < 1e-15)
+    assert abs(est.numeric[1] - 1.0) <= est.error[1] < 1e-10
