@@ -49,8 +49,9 @@ class App {
   }
   wire() {
     const svg = this.pic.svg;
-    const target = (ev) => ev.target.closest("[data-param],[data-label],[data-node]");
-    const idOf = (t) => t.getAttribute("data-param") || t.getAttribute("data-label") || t.getAttribute("data-node");
+    const target = (ev) => ev.target.closest("[data-param],[data-label],[data-hit],[data-node]");
+    const idOf = (t) => t.getAttribute("data-param") || t.getAttribute("data-label") ||
+      t.getAttribute("data-hit") || t.getAttribute("data-node");
     svg.addEventListener("click", (ev) => { const t = target(ev); if (t) this.select(idOf(t)); });
     svg.addEventListener("mouseover", (ev) => { const t = target(ev); if (t) this.preview(idOf(t)); });
     svg.addEventListener("mouseleave", () => this.preview(null));

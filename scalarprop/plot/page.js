@@ -113,7 +113,11 @@ class Picture {
         el("text", { x: c.x * XS, y: -c.gap_y * YS + 4, class: "gap" }, gLabels, `… ${c.hidden} more`);
     }
     el("text", { x: (out.x + 1.1) * XS, y: y0 + 16, class: "header" }, svg, `loss (${store.net.loss})`);
-    // weight edges: one group per parameter, a wide invisible line to hit, a visible one
+    // weight edges: a wide invisible line to hit and a visible one (data-hit), and above
+    // every line and node the parameter's own element (data-param): its label, or where the
+    // weights are too many to label a small handle on the edge. Edges cross, and many share
+    // their midpoint, so only a mark drawn on top, at its own place on the edge, is sure to
+    // take a click aimed at that weight.
     for (let l = 0; l < L; l++) {
       const src = cols.find((c) => c.layer === l && (c.part === "x" || c.part === "h"));
       const dst = cols.find((c) => c.layer === l + 1 && (c.part === "k" || c.part === "h"));
@@ -122,16 +126,18 @@ class Picture {
         for (const i of src.units) {
           const name = `W${l}[${j},${i}]`, a = this.pos.get(src.part === "x" ? `x[${i}]` : `h${l}[${i}]`);
           const b = this.pos.get(`${dst.part}${l + 1}[${j}]`);
-          const g = el("g", { "data-param": name, tabindex: "0", class: "param", role: "button",
-                              "aria-label": `${store.symbols[name]} (${name})` }, gEdges);
-          el("line", { x1: a[0], y1: a[1], x2: b[0], y2: b[1], class: "hit" }, g);
-          const line = el("line", { x1: a[0], y1: a[1], x2: b[0], y2: b[1], class: "vis" }, g);
-          const e = { name, line, g, label: null };
-          if (labelled) {
-            const f = 0.3 + 0.4 * (rank + 0.5) / dst.units.length;
-            e.label = this.label(gLabels, name, a[0] + f * (b[0] - a[0]), a[1] + f * (b[1] - a[1]));
-          }
-          this.edges.push(e);
+          const param = { "data-param": name, tabindex: "0", class: "param", role: "button",
+                          "aria-label": `${store.symbols[name]} (${name})` };
+          const edge = el("g", { "data-hit": name, class: "edge" }, gEdges);
+          el("line", { x1: a[0], y1: a[1], x2: b[0], y2: b[1], class: "hit" }, edge);
+          const line = el("line", { x1: a[0], y1: a[1], x2: b[0], y2: b[1], class: "vis" }, edge);
+          const g = el("g", param, gLabels);
+          const f = 0.3 + 0.4 * (rank + 0.5) / dst.units.length;
+          const mx = a[0] + f * (b[0] - a[0]), my = a[1] + f * (b[1] - a[1]);
+          let label = null;
+          if (labelled) label = this.label(g, name, mx, my);
+          else el("circle", { cx: mx, cy: my, r: 4, class: "handle" }, g);
+          this.edges.push({ name, line, g, edge, label });
         }
         const kpos = this.pos.get(`${dst.part}${l + 1}[${j}]`), bname = `b${l}[${j}]`;
         const g = el("g", { "data-param": bname, tabindex: "0", class: "param bias", role: "button",
@@ -203,7 +209,11 @@ class Picture {
     }
   }
   highlight(sel) {
-    for (const ed of this.edges) ed.g.classList.toggle("on", sel.params.has(ed.name) || ed.name === sel.start);
+    for (const ed of this.edges) {
+      const on = sel.params.has(ed.name) || ed.name === sel.start;
+      ed.g.classList.toggle("on", on);
+      if (ed.edge) ed.edge.classList.toggle("on", on);
+    }
     for (const [key, line] of this.fixed) line.classList.toggle("on", sel.pairs.has(key) || this.pathPair(key, sel));
     for (const [id, { g }] of this.nodeEls) g.classList.toggle("on", sel.nodes.has(id) || this.alias(id, sel.nodes) || id === sel.start);
   }

@@ -17,8 +17,11 @@ the engines' and the finite difference's values are recorded every ``check_every
 The page checks itself when it opens: its derivation of the first selected weight at step 0
 must read exactly as ``Explanation.to_dict()["text"]`` does, or it logs an error.
 
-The page's hooks (tests and other programs rely on them): every weight edge is an SVG element
-with ``data-param="W0[1,0]"`` (and every bias label one with ``data-param="b0[1]"``); every
+The page's hooks (tests and other programs rely on them): every weight edge has an SVG element
+with ``data-param="W0[1,0]"``, drawn on the edge above every line and node (its label, or a
+small handle where the weights are too many to label) so that a click at its centre selects
+that weight; the edge's lines carry ``data-hit="W0[1,0]"``. Every bias label has
+``data-param="b0[1]"``; every
 node has ``data-node="k1[2]"`` (explain's node identifiers); the derivation panel is
 ``id="derivation"``; the step slider ``<input type="range" id="step">``; the example picker
 ``id="example"``; the values/gradients/updates toggle ``id="show"``.
