@@ -33,10 +33,11 @@ possible. Per-example SGD on a 784-128-10 network is bound by reading and writin
 * a wide first layer (784-128-10) delays its update over a block of examples
   (:func:`sgd_epoch_blocked`): exact per-example SGD whose first-layer work becomes three
   matrix products per block, not two sweeps of ``W₀`` per example;
-* in the blocked kernel a sigmoid hidden layer is one loop of
+* a sigmoid hidden layer of ``SIMD_SIGMOID`` units or more is one loop of
   :func:`~scalarprop.functions.sigmoid_simd` (arithmetic LLVM vectorizes) instead of a libm
-  ``exp`` per unit: the kernel's share of a 784-128-10 epoch went from 2.79 to 1.85 µs per
-  example (blocks of 64, AVX-512), the epoch from 13.1 to 11.0 µs.
+  ``exp`` per unit: the blocked kernel's share of a 784-128-10 epoch went from 2.79 to 1.85
+  µs per example (blocks of 64, AVX-512), the epoch from 13.1 to 11.0 µs; the fused kernel
+  2-16-1 270 → 221 ns, 64-64-10 1,787 → 1,390 ns (2-3-1: 3 units, no gain).
 
 The results equal the lecture kernel's up to the order of floating-point additions (tested to
 1e-12 after an epoch). The parallel minibatch gradient is :mod:`scalar_parallel`.
@@ -73,6 +74,8 @@ BLOCKED_MIN_WEIGHTS = 2 ** 15
 BLOCK = 64
 #: rows at least this long are looped over as slices (SIMD); shorter ones by index
 LONG_ROW = 16
+#: sigmoid hidden layers with this many units or more take :func:`_sigmoid_layer`
+SIMD_SIGMOID = 8
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=FAST)
@@ -179,6 +182,16 @@ def _update_then_dot(params, b, n_in, n_out, X, e, e_next, nodes, kg, lr):
         j += 1
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def _sigmoid_layer(nodes, k, h, n):
+    """h = σ(k) for a layer of n units (offsets into ``nodes``) with
+    :func:`~scalarprop.functions.sigmoid_simd`: a loop LLVM vectorizes, no libm call."""
+    kl = nodes[k:k + n]
+    hl = nodes[h:h + n]
+    for j in range(n):
+        hl[j] = sigmoid_simd(kl[j])
+
+
 # strict IEEE here (only the row loops above are fastmath): this kernel calls the lecture
 # kernel's own functions, and a fastmath caller would compile them fastmath too, for every
 # later caller in the process and in the cache
@@ -240,7 +253,10 @@ def sgd_epoch_fused(params, spec, X, T, order, lr, nodes, step_loss):
                     nodes[j] += params[b + j]
             else:
                 _dot_rows(params, p, b, n_in, n_out, nodes, U + u - n_in, u)
-            activate_layer(output if l == L - 1 else hidden, nodes, u, U + u, n_out)
+            if l < L - 1 and hidden == SIGMOID and n_out >= SIMD_SIGMOID:
+                _sigmoid_layer(nodes, u, U + u, n_out)
+            else:
+                activate_layer(output if l == L - 1 else hidden, nodes, u, U + u, n_out)
             p = b + n_out
             u += n_out
         t = T[e]
@@ -283,7 +299,7 @@ def sgd_block_kernel(params, spec, T, rows, lr, K0, G, KG0, nodes, step_loss, s0
     L = num_layers(spec)
     U = num_units(spec)
     n0, n1 = width(spec, 0), width(spec, 1)
-    k, h, kg = nodes[0:U], nodes[U:2 * U], nodes[2 * U:3 * U]
+    k, kg = nodes[0:U], nodes[2 * U:3 * U]
     for i in range(rows.shape[0]):
         t = T[rows[i]]
         for j in range(n1):
@@ -299,11 +315,8 @@ def sgd_block_kernel(params, spec, T, rows, lr, K0, G, KG0, nodes, step_loss, s0
             b = p + n_out * n_in
             if l > 0:
                 _dot_rows(params, p, b, n_in, n_out, nodes, U + u - n_in, u)
-            if l < L - 1 and hidden == SIGMOID:
-                # a loop LLVM vectorizes, not a libm call per unit (128 units: 620 -> ~150 ns)
-                kl, hl = k[u:u + n_out], h[u:u + n_out]
-                for j in range(n_out):
-                    hl[j] = sigmoid_simd(kl[j])
+            if l < L - 1 and hidden == SIGMOID and n_out >= SIMD_SIGMOID:
+                _sigmoid_layer(nodes, u, U + u, n_out)
             else:
                 activate_layer(output if l == L - 1 else hidden, nodes, u, U + u, n_out)
             p = b + n_out
