@@ -56,6 +56,8 @@ def test_the_cases_reach_every_branch():
     assert any(n_in >= LONG_ROW and n_out % 2 == 0 for n_in, n_out in fed)
     assert any(n_in < LONG_ROW for n_in, _ in fed)
     assert {len(s) - 1 for s in SIZES} == {1, 2, 3}
+    # the fused kernel's own leaf for an identity output with the squared loss, and the rest
+    assert ("identity", "squared") in HEADS and len(HEADS) > 1
 
 
 @pytest.mark.parametrize("sizes", SIZES, ids=lambda s: "-".join(map(str, s)))

@@ -1,22 +1,18 @@
 """The scalar engine, made fast: the same loops, arranged for the memory system.
 
 :mod:`scalarprop.scalar` is the lecture's pseudocode loop for loop; this module computes the
-same stochastic gradient descent (one example per step, ``θ ← θ − α ∇θ l(x, t)``) with the
-loops arranged so that each weight matrix is streamed through the cache as few times as
-possible. Per-example SGD on a 784-128-10 network is bound by reading and writing the
-784×128 matrix ``W``; the tricks, each measured on a 2-core x86 machine:
+same per-example SGD (``θ ← θ − α ∇θ l(x, t)``), each weight matrix streamed through the
+cache as few times as possible. The tricks, each measured on a 2-core x86 machine:
 
-* the backward of each layer is fused with its update: ``h'[i] += k'[j] W[j,i]`` reads the
-  OLD ``W[j,i]``, then ``W[j,i] −= α k'[j] x[i]`` writes the new one in the same sweep;
-* the first layer's update for example ``n`` is fused with the forward dot products of
-  example ``n + 1``: ``W`` is read and written once per example instead of read twice and
-  written once (~1.3×);
+* each layer's backward is fused with its update: ``h'[i] += k'[j] W[j,i]`` reads the OLD
+  ``W[j,i]``, then ``W[j,i] −= α k'[j] x[i]`` writes the new one in the same sweep;
+* the first layer's update for example ``n`` is fused with the forward of example ``n + 1``:
+  ``W`` is read and written once per example, not read twice and written once (~1.3×);
 * two rows of ``W`` per inner loop share the loads of ``x`` and ``h'`` (~1.25×);
 * ``fastmath={'reassoc', 'contract'}`` on the row loops lets LLVM vectorize the sums
   (strict IEEE order cannot: 2–8× slower); not ``fastmath=True``, which would also assume no
-  NaN and silently turn the ``isfinite`` checks into constants. Only the row loops: a
-  fastmath kernel compiles the functions it calls fastmath too, and the epoch kernel calls
-  the lecture kernel's own, which must stay strict;
+  NaN and turn the ``isfinite`` checks into constants. Only the row loops: a fastmath kernel
+  compiles the functions it calls fastmath too, and the lecture kernel's must stay strict;
 * long rows loop over ``range(len(row))`` of a slice (a computed ``range(start, stop)``
   stopped vectorizing: 3× slower); short rows (under ``LONG_ROW`` inputs) are indexed;
 * no reference counting per example: each array view, and each array passed to a function
@@ -26,18 +22,20 @@ possible. Per-example SGD on a 784-128-10 network is bound by reading and writin
   the row-pair loops (where the pruner drops them) and writes the layer loop of the backward
   pass out in the epoch kernel. Per example, side by side: 2-3-1 318 → 180 ns (no views)
   → 137 ns (the loop written out); 2-16-1 447 → 340 → 298 ns; 64-64-10 1,993 → 1,912 ns;
+* an identity output with the squared loss (the lecture's 2-3-1) takes its loss, ``y'``
+  and ``k'`` from one leaf that reads ``T[e, j]`` in place: the lecture's ``loss_value`` and
+  ``output_grad`` keep their arguments' counts (each argument's last use differs between
+  their branches, which the pruner cannot clean): 2-3-1 136 → 76 ns, 2-16-1 245 → 184 ns;
+* a sigmoid hidden layer of ``SIMD_SIGMOID`` units or more is one loop of
+  :func:`~scalarprop.functions.sigmoid_simd` (arithmetic LLVM vectorizes), not a libm
+  ``exp`` per unit: 2-16-1 270 → 221 ns, 64-64-10 1,787 → 1,390 ns; in the blocked kernel
+  (784-128-10, blocks of 64) 2.79 → 1.85 µs per example, the epoch 13.1 → 11.0 µs;
 * ``W`` starts on a 64-byte boundary (the network's buffer is allocated so). ``X`` is used
   as given: an aligned ``X`` gained 1-3% on 784-128-10 and 64-32-10, less than a copy of
-  ``X`` per epoch costs (~10% of a 784-128-10 epoch).
-
+  ``X`` per epoch costs (~10% of a 784-128-10 epoch);
 * a wide first layer (784-128-10) delays its update over a block of examples
   (:func:`sgd_epoch_blocked`): exact per-example SGD whose first-layer work becomes three
-  matrix products per block, not two sweeps of ``W₀`` per example;
-* a sigmoid hidden layer of ``SIMD_SIGMOID`` units or more is one loop of
-  :func:`~scalarprop.functions.sigmoid_simd` (arithmetic LLVM vectorizes) instead of a libm
-  ``exp`` per unit: the blocked kernel's share of a 784-128-10 epoch went from 2.79 to 1.85
-  µs per example (blocks of 64, AVX-512), the epoch from 13.1 to 11.0 µs; the fused kernel
-  2-16-1 270 → 221 ns, 64-64-10 1,787 → 1,390 ns (2-3-1: 3 units, no gain).
+  matrix products per block, not two sweeps of ``W₀`` per example.
 
 The results equal the lecture kernel's up to the order of floating-point additions (tested to
 1e-12 after an epoch). The parallel minibatch gradient is :mod:`scalar_parallel`.
@@ -53,7 +51,7 @@ from numba import njit
 from scipy.linalg.blas import dgemm
 
 from .. import jit  # noqa: F401  (first: the kernels below are cached by source hash)
-from ..functions import SIGMOID, activate_grad, sigmoid_simd
+from ..functions import IDENTITY, SIGMOID, SQUARED, activate_grad, sigmoid_simd
 from .scalar import (
     activate_layer,
     lecture_epoch,
@@ -192,9 +190,20 @@ def _sigmoid_layer(nodes, k, h, n):
         hl[j] = sigmoid_simd(kl[j])
 
 
-# strict IEEE here (only the row loops above are fastmath): this kernel calls the lecture
-# kernel's own functions, and a fastmath caller would compile them fastmath too, for every
-# later caller in the process and in the cache
+@njit(cache=True, nogil=True, error_model="numpy")
+def _squared_top(nodes, U, u, n_out, T, e):
+    """Identity output, squared loss: the loss, ``y' = 2 (y − t)`` and ``k' = y'`` in one
+    pass, the operations of the lecture's ``loss_value`` and ``output_grad``, ``t = T[e]``."""
+    l = 0.0
+    for j in range(n_out):
+        d = nodes[U + u + j] - T[e, j]
+        l += d ** 2
+        nodes[3 * U + u + j] = 2.0 * d
+        nodes[2 * U + u + j] = 2.0 * d
+    return l
+
+
+# strict IEEE from here on: these kernels call the lecture kernel's own functions
 @njit(cache=True, nogil=True, error_model="numpy")
 def _backward_update_upper(params, spec, nodes, lr):
     """The backward pass fused with the update, from the top layer down to layer 1 (layer 0's
@@ -259,11 +268,14 @@ def sgd_epoch_fused(params, spec, X, T, order, lr, nodes, step_loss):
                 activate_layer(output if l == L - 1 else hidden, nodes, u, U + u, n_out)
             p = b + n_out
             u += n_out
-        t = T[e]
-        step_loss[s] = loss_value(spec, nodes, t)
+        if output == IDENTITY and spec[2] == SQUARED:
+            step_loss[s] = _squared_top(nodes, U, u - width(spec, L), width(spec, L), T, e)
+        else:
+            t = T[e]
+            step_loss[s] = loss_value(spec, nodes, t)
+            output_grad(spec, nodes, t)
         if not math.isfinite(step_loss[s]):
             return s
-        output_grad(spec, nodes, t)
         # _backward_update_upper written out: a call that passes arrays costs their counts
         p_end = P
         for l in range(L - 1, 0, -1):
