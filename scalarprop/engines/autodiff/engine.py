@@ -12,7 +12,8 @@ network's flat gradient vector, and a node's gradient is summed in place once th
 the array. Given parameters and a learning rate it also takes the gradient-descent step, which
 an op may fold into its own products (:mod:`.fused`). :func:`loss_and_grad`, :func:`loss` and
 :func:`train_epoch` build the graph of :meth:`AutodiffMLP.fused_loss` (a ``dense`` op per
-layer, one op for the loss); :func:`nodes` builds the readable one, whose every ``k`` and
+layer, one op for the loss; :func:`train_epoch` builds it once per batch size and runs it
+again, :class:`.tape.Tape`); :func:`nodes` builds the readable one, whose every ``k`` and
 ``h`` it reports.
 """
 
@@ -138,10 +139,11 @@ def batches(order: np.ndarray, batch_size: int) -> Iterator[slice | np.ndarray]:
     """The rows of each batch: ``order[s*B:(s+1)*B]``, as a slice when ``order`` is a run of
     consecutive examples (each batch is then a view of ``X``, not a gathered copy)."""
     n = len(order)
-    consecutive = n > 0 and bool(np.array_equal(order, np.arange(order[0], order[0] + n)))
+    first = int(order[0]) if n > 0 else 0
+    consecutive = n > 0 and bool(np.array_equal(order, np.arange(first, first + n)))
     for s in range((n + batch_size - 1) // batch_size):
         if consecutive:
-            yield slice(order[0] + s * batch_size, order[0] + min(n, (s + 1) * batch_size))
+            yield slice(first + s * batch_size, first + min(n, (s + 1) * batch_size))
         else:
             yield order[s * batch_size:(s + 1) * batch_size]
 

@@ -37,7 +37,7 @@ from ...functions import (
     softplus_array,
 )
 from .core import Op, TensorNode, value_of
-from .passes import activation_backward, sigmoid_rows_in_place
+from .passes import activation_backward, sigmoid_rows_in_place, squared_error_pass
 
 
 class Buffers:
@@ -247,10 +247,11 @@ class SquaredError(Op):
     @staticmethod
     def forward(context: dict[str, Any], y: np.ndarray, t: np.ndarray, *,
                 buffers: Buffers | None = None) -> np.ndarray:
-        d = y - t
-        if context["needs_grad"][0]:
-            context["dz"] = 2.0 * d
-        return np.array(np.sum(d * d))
+        # Y∇ in the layout of y (a unit per row underneath, as Dense stores it): the dense
+        # op's backward then reads its K∇ᵀ as one block
+        dz = array(buffers, "Y_grad", y.T.shape).T
+        context["dz"] = dz
+        return np.array(squared_error_pass(y, t, dz))
 
     @staticmethod
     def backward(context: dict[str, Any], g: np.ndarray) -> tuple[np.ndarray, None]:

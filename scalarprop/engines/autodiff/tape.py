@@ -43,7 +43,9 @@ class Tape:
             such a parameter (when only one does, once) is offered the step
             (``context["step"]``), any other parameter is stepped by the walk at the end.
 
-    The tape owns the graph from now on: the ops' contexts keep the offered steps.
+    The tape owns the graph from now on: the ops' contexts keep the offered steps. What an op
+    was given as a keyword constant (``Dense``'s buffers, a ``pick``'s indices) stays as it
+    was built: only the ``inputs`` change.
     """
 
     def __init__(self, loss: TensorNode, inputs: Sequence[TensorNode],
@@ -72,19 +74,19 @@ class Tape:
         sole = {node for node in stepping if uses.get(node) == 1}
         slot: dict[TensorNode, int] = {self.loss: 0}
         self.nodes: list[TensorNode] = [self.loss]
-        self.walk: list[tuple[OpNode, tuple[int | None, ...], tuple[int | None, ...]]] = []
+        #: per op, in the backward order: the op, the slots of its outputs (None: no
+        #: gradient reaches it) and ``(i, slot)`` for each input ``i`` that needs a gradient
+        self.walk: list[tuple[OpNode, tuple[int | None, ...], tuple[tuple[int, int], ...]]] = []
         for op in reversed(ops):
             outs = tuple([slot.get(out) if out is not None else None
                           for out in op.output_slots])
-            ins: list[int | None] = []
-            for node in op.inputs:
-                if not node.requires_grad:
-                    ins.append(None)
-                    continue
-                if node not in slot:
-                    slot[node] = len(self.nodes)
-                    self.nodes.append(node)
-                ins.append(slot[node])
+            ins: list[tuple[int, int]] = []
+            for i, node in enumerate(op.inputs):
+                if node.requires_grad:
+                    if node not in slot:
+                        slot[node] = len(self.nodes)
+                        self.nodes.append(node)
+                    ins.append((i, slot[node]))
             if any(node in sole for node in op.inputs):
                 op.context["step"] = tuple([self.lr if node in sole else None
                                             for node in op.inputs])
@@ -130,8 +132,9 @@ class Tape:
                 ginputs = input_gradients(op, ginputs)
             elif type(ginputs) is not tuple:
                 ginputs = (ginputs,)
-            for s, g in zip(ins, ginputs):
-                if s is None or g is None:
+            for i, s in ins:
+                g = ginputs[i]
+                if g is None:
                     continue
                 have = grads[s]
                 if have is None:
