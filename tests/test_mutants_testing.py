@@ -11,6 +11,7 @@ from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 from scalarprop.testing import (
+    GradientMismatchError,
     NotComplexSafeError,
     assert_gradients_close,
     complex_step_gradient,
@@ -20,7 +21,7 @@ from scalarprop.testing import (
 )
 from scalarprop.testing.strategies import HEADS, batches, networks
 
-from scalarprop import MLP
+from scalarprop import MLP, check_gradients, vectorized
 from scalarprop.functions import HIDDEN
 
 F = lambda x: np.sum(np.sin(x) * x**2)
@@ -283,3 +284,61 @@ def test_a_result_numpy_cannot_read_is_refused_as_such():
 def test_a_non_finite_result_quotes_its_first_non_finite_value():
     with pytest.raises(ValueError, match=r"^f\(x\) is not finite \(inf\): the step leaves"):
         numerical_jacobian(lambda x: x * np.array([1.0, np.inf, np.nan]), np.ones(3))
+
+
+# -- the fast (directional) check ---------------------------------------------------------------
+
+def test_the_fast_check_passes_a_constant_function():
+    # f = 0 everywhere: slope 0, gradient 0, estimated error 0; equal is within 0 x the error
+    assert_gradients_close(lambda x: 0.0, np.ones(5), np.zeros(5), fast=True)
+
+
+@pytest.mark.parametrize("size", [10, 1000])
+def test_the_fast_check_passes_a_linear_function_at_zero(size):
+    # f = gᵀx at x = 0: the differences are exact to the rounding of the dot product, which
+    # the estimate must allow for (it is all there is)
+    g = np.random.default_rng(size).normal(size=size)
+    assert_gradients_close(lambda x: float(g @ x), np.zeros(size), g, fast=True)
+
+
+def test_the_fast_check_names_at_most_five_wrong_elements():
+    # ∇ ½|x|² = x; eight elements off by one, the narrowing stops at five
+    x = np.random.default_rng(0).normal(size=20)
+    g = x.copy()
+    g[[1, 3, 5, 7, 9, 11, 13, 15]] += 1.0
+    with pytest.raises(GradientMismatchError) as failure:
+        assert_gradients_close(lambda x: 0.5 * np.sum(x * x), x, g, fast=True)
+    assert failure.value.failing == [(1,), (3,), (5,), (7,), (9,)]
+
+
+def test_the_fast_check_names_a_small_defect_among_ten_thousand_elements():
+    # ∇ ½|x|² = x, one element off by 3e-7 (1e-7 of the largest entry). A unit direction
+    # moves each of 10,000 elements by ~1%: each slope is measured with the step scaled up so
+    # that its largest element moves by the usual step, else rounding hides the defect
+    x = np.random.default_rng(1).normal(size=10_000)
+    g = x.copy()
+    g[17] += 3e-7
+    with pytest.raises(GradientMismatchError) as failure:
+        assert_gradients_close(lambda x: 0.5 * np.sum(x * x), x, g, fast=True)
+    assert failure.value.failing == [(17,)]
+
+
+def test_the_fast_check_of_a_network_names_no_more_than_five_across_blocks(monkeypatch):
+    # six wrong weights in W0 and a wrong b1 (a block of one element): five are named, all in
+    # W0, and the narrowing stops there, also for the one-element block that fails later
+    rng = np.random.default_rng(4)
+    net = MLP([3, 4, 1], "tanh", "identity", "squared", seed=4)
+    X, T = rng.normal(size=(5, 3)), rng.normal(size=(5, 1))
+    real = vectorized.loss_and_grad
+
+    def six_weights_and_a_bias_off(net_, X_, T_):
+        loss, grad = real(net_, X_, T_)
+        grad = grad.copy()
+        grad[[0, 1, 2, 3, 4, 5, net_.num_params - 1]] += 1.0
+        return loss, grad
+
+    monkeypatch.setattr(vectorized, "loss_and_grad", six_weights_and_a_bias_off)
+    result = check_gradients(net, X, T, engine="vectorized", fast=True)
+    assert not result.ok
+    assert [b.where for b in result.blocks] == ["W0", "b1"]
+    assert result.failures == [net.param_names[i] for i in range(5)]
