@@ -286,6 +286,62 @@ def test_a_non_finite_result_quotes_its_first_non_finite_value():
         numerical_jacobian(lambda x: x * np.array([1.0, np.inf, np.nan]), np.ones(3))
 
 
+
+def test_the_complex_step_verification_passes_a_steeper_function_still():
+    # sin(80 x): f⁽⁵⁾ = 80⁵ ≈ 3e9; the 4th-order differences' truncation t⁴ f⁽⁵⁾/30 stays
+    # within 1e-6 of the derivative at t = u^(1/5) ≈ 7e-4 (not at a wider step)
+    x = np.array([0.3, -0.2])
+    g = complex_step_gradient(lambda x: np.sum(np.sin(80 * x)), x)
+    np.testing.assert_allclose(g, 80 * np.cos(80 * x), rtol=1e-14)
+
+
+def test_the_complex_step_verification_scales_its_direction_with_x():
+    # at x ~ 1e6 a direction of unit size would be lost in rounding (x + t·v == x): the
+    # differences would give 0 and refuse a complex-safe f; at x = 0 a direction scaled by |x|
+    # alone would not move x at all and pass one that drops the imaginary part (∂/∂x Σ x = 1)
+    x = np.array([1e6, -2e6])
+    g = complex_step_gradient(lambda x: 1e-12 * np.sum(x**2), x)
+    np.testing.assert_allclose(g, 2e-12 * x, rtol=1e-14)
+    with pytest.raises(NotComplexSafeError, match="the imaginary part was dropped"):
+        complex_step_gradient(lambda x: np.sum(x.real), np.zeros(3))
+
+
+def test_the_random_direction_of_the_verification_sees_a_middle_element_at_large_x():
+    # f = 1e-12 |x|² + 1e-6 Re x₁ at x = (1, 2, 3)·1e6: the complex step misses the 1e-6 of
+    # ∂f/∂x₁, an element that is neither the largest derivative (x₂) nor the smallest (x₀).
+    # Only the random direction sees it, and only if it moves x by steps of x's own size
+    x = np.array([1e6, 2e6, 3e6])
+    with pytest.raises(NotComplexSafeError, match="Along a random direction, the complex step"):
+        complex_step_gradient(lambda x: 1e-12 * np.sum(x**2) + 1e-6 * x[1].real, x)
+
+
+def test_the_complex_step_passes_a_function_that_is_zero_everywhere():
+    # the complex step and the differences are both exactly 0, the tolerance too: equal passes
+    x = np.array([0.3, -0.2])
+    np.testing.assert_array_equal(complex_step_gradient(lambda x: np.sum(0 * x), x), 0.0)
+
+
+def test_the_complex_step_step_is_below_one_thousandth():
+    with pytest.raises(ValueError, match=r"h=0.001: expected a step 0 < h < 1e-3"):
+        complex_step_gradient(lambda x: np.sum(x**2), np.ones(2), h=1e-3)
+    complex_step_gradient(lambda x: np.sum(x**2), np.ones(2), h=9e-4)
+
+
+def test_the_complex_step_jacobian_names_the_first_output_that_disagrees():
+    # f = 2 Re x: every output drops the imaginary part; the refusal names output [0]
+    with pytest.raises(NotComplexSafeError, match=r"Along a random direction, output \[0\]:"):
+        numerical_jacobian(lambda x: 2 * x.real, np.array([0.3, -0.2]), method="complex_step")
+
+
+def test_the_complex_step_tolerance_is_relative_for_a_small_gradient():
+    # f = 1e-10 Σ sin x: a gradient off by 1e-6 of itself (1e-16 absolute) is refused; the
+    # estimated error is u-relative to the gradient, with no absolute floor of u
+    x = np.array([0.3, -0.2])
+    f = lambda x: 1e-10 * np.sum(np.sin(x))
+    assert_gradients_close(f, x, 1e-10 * np.cos(x), method="complex_step")
+    with pytest.raises(GradientMismatchError, match="2 of 2 elements differ"):
+        assert_gradients_close(f, x, 1e-10 * np.cos(x) * (1 + 1e-6), method="complex_step")
+
 # -- the fast (directional) check ---------------------------------------------------------------
 
 def test_the_fast_check_passes_a_constant_function():
