@@ -8,7 +8,7 @@ import pytest
 import scalarprop.compiled as spc
 from scalarprop import MLP
 from scalarprop.engines import scalar
-from scalarprop.engines.compiled import blocked, training
+from scalarprop.engines.compiled import blocked, fused, training
 from scalarprop.engines.compiled.mlp import mlp_loss
 
 
@@ -77,3 +77,22 @@ def test_blocked_epoch_stops_before_a_diverging_step(small_blocks):
     with pytest.raises(ValueError, match="step 11"):
         cf.sgd_epoch(trained, X, lr=0.01, batched=(1,))
     np.testing.assert_allclose(trained, stepped(cf, w, X[:11], 0.01), rtol=1e-13)
+
+
+def test_only_rows_that_something_reads_are_copied():
+    # in an MLP the runs read ahead are x's only readers; t is read by the loss
+    sizes = (20, 7, 3)
+    cf = spc.compile(mlp_loss(sizes), 7 * 20 + 7 + 3 * 7 + 3, 20, 3)
+    p = cf.program
+    look, _ = training.fused_plan(cf, (0,), (1, 2))
+    _, runs_ahead, _ = fused.scratch(np.zeros(p.num_slots), p.runs, look)
+    x, t = (int(p.offsets[1]), int(p.offsets[2])), (int(p.offsets[2]), int(p.offsets[3]))
+    assert not blocked.is_read(p.ins, runs_ahead, *x)
+    assert blocked.is_read(p.ins, p.runs, *x)             # before the runs are replaced
+    assert blocked.is_read(p.ins, runs_ahead, *t)
+    # x[20] times the sum: x is read by a product, not only by the runs read ahead
+    cf = spc.compile(two_matrices, 50, 21)
+    p = cf.program
+    look, _ = training.fused_plan(cf, (0,), (1,))
+    _, runs_ahead, _ = fused.scratch(np.zeros(p.num_slots), p.runs, look)
+    assert blocked.is_read(p.ins, runs_ahead, int(p.offsets[1]), int(p.offsets[2]))

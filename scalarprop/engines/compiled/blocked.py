@@ -25,9 +25,10 @@ from numba import njit
 from scipy.linalg.blas import dgemm
 
 from ... import jit  # noqa: F401  (first: the kernels below are cached by source hash)
+from . import ops
 from .batch import load_row
 from .fused import backward_update
-from .tape import forward
+from .segments import forward
 
 #: the blocked epoch where the weights read ahead number at least this many (measured on
 #: 784-50-10 and 784-128-10: above, a weight matrix outgrows the L1 and L2 caches and the
@@ -39,32 +40,35 @@ BLOCK = 64
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def sgd_block(ins, cst, runs, runs_ahead, first, v, g, need, out, B, cols, rows, lr,
-              step_loss, s0, look, looks, bounds, KT, G, GR, ahead, delayed, tmp):
+              step_loss, s0, look, looks, bounds, KT, G, GR, ahead, delayed, tmp, seg):
     """The rows ``rows`` of one block, one SGD step each, with the weights of the runs
     ``looks`` (grouped into matrices: columns ``bounds[m]:bounds[m+1]`` of ``KT`` and ``GR``
     use Gram matrix ``G[m]``) left as they were at the block's start. Returns -1, or the
     epoch's index of the first step whose loss is not finite."""
     R = looks.shape[0]
+    no_row = ahead[:0]
     for i in range(rows.shape[0]):
         load_row(v, B, cols, rows[i])
         for c in range(R):
             tmp[c] = KT[i, c]
-        for q in range(i):                      # the block's earlier updates, applied to x
-            for m in range(bounds.shape[0] - 1):
+        for m in range(bounds.shape[0] - 1):    # the block's earlier updates, applied to x
+            t = tmp[bounds[m]:bounds[m + 1]]
+            for q in range(i):
                 a = lr * G[m, i, q]
-                for c in range(bounds[m], bounds[m + 1]):
-                    tmp[c] -= a * GR[q, c]
+                gr = GR[q, bounds[m]:bounds[m + 1]]
+                for c in range(len(t)):
+                    t[c] -= a * gr[c]
         for c in range(R):
             ahead[looks[c]] = tmp[c]
-        forward(ins, cst, runs_ahead, first, v)
+        forward(ins, cst, runs_ahead, first, v, seg)
         step_loss[s0 + i] = v[out]
         if not math.isfinite(v[out]):
             return s0 + i
         for t in range(first, g.shape[0]):
             g[t] = 0.0
         g[out] = 1.0
-        backward_update(ins, cst, runs, first, v, g, need, lr, look, ahead[:0], ahead,
-                        delayed)
+        backward_update(ins, cst, runs, first, v, g, need, lr, look, no_row, ahead, delayed,
+                        seg)
         for c in range(R):
             GR[i, c] = delayed[looks[c]]
     return -1
@@ -87,6 +91,18 @@ def matrices(runs: np.ndarray, look: np.ndarray) -> list[np.ndarray]:
     return [np.array(group, dtype=np.int64) for group in groups]
 
 
+def is_read(ins: np.ndarray, runs: np.ndarray, lo: int, hi: int) -> bool:
+    """Does an instruction of the tape ``ins`` (DOTs: ``runs``) read a slot in
+    ``[lo, hi)``?"""
+    codes = ins[:, 0]
+    operands = [ins[np.isin(codes, ops.UNARY), 1], ins[np.isin(codes, ops.BINARY), 1:3],
+                ins[codes == ops.WHERE, 1:4]]
+    if any(((a >= lo) & (a < hi)).any() for a in operands):
+        return True
+    ends = runs[:, :2] + runs[:, 2:3]
+    return bool(((runs[:, :2] < hi) & (ends > lo)).any())
+
+
 def weights_read_ahead(runs: np.ndarray, look: np.ndarray) -> int:
     return int(runs[look >= 0, 2].sum())
 
@@ -95,7 +111,7 @@ def sgd_epoch(ins: np.ndarray, cst: np.ndarray, runs: np.ndarray, runs_ahead: np
               first: int, v: np.ndarray, g: np.ndarray, need: np.ndarray, out: int,
               B: tuple[np.ndarray, ...], cols: np.ndarray, wrt: np.ndarray, order: np.ndarray,
               lr: float, step_loss: np.ndarray, look: np.ndarray, ahead_arg: int,
-              ahead: np.ndarray) -> int:
+              ahead: np.ndarray, seg: np.ndarray) -> int:
     """One epoch of per-example SGD, blocked (see the module docstring); the arguments as
     :func:`fused.sgd_epoch_direct`'s. Same contract: -1, the first step whose loss is not
     finite, or -2 if a parameter became non-finite; on failure the caller replays."""
@@ -113,6 +129,10 @@ def sgd_epoch(ins: np.ndarray, cst: np.ndarray, runs: np.ndarray, runs_ahead: np
     delayed = np.zeros(len(runs))
     tmp = np.empty(R)
     in_order = bool(np.array_equal(order, np.arange(n_rows)))   # then blocks are views of X
+    # rows that only the runs read ahead read (an MLP's x) are not copied into v at all
+    copied = [j for j in range(len(B))
+              if is_read(ins, runs_ahead, cols[j], cols[j] + B[j].shape[1])] or [0]
+    B_copied, cols_copied = tuple(B[j] for j in copied), cols[copied]
     buffers: dict[int, tuple[np.ndarray, ...]] = {}
     for s0 in range(0, n_rows, block):
         rows = order[s0:s0 + block]
@@ -125,9 +145,9 @@ def sgd_epoch(ins: np.ndarray, cst: np.ndarray, runs: np.ndarray, runs_ahead: np
             Xg = Xb[:, o:o + n]
             KT[:, bounds[k]:bounds[k + 1]] = Xg @ W.T
             np.matmul(Xg, Xg.T, out=G[k])
-        status = sgd_block(ins, cst, runs, runs_ahead, first, v, g, need, out, B, cols, rows,
-                           lr, step_loss, s0, look, looks, bounds, KT, G, GR, ahead, delayed,
-                           tmp)
+        status = sgd_block(ins, cst, runs, runs_ahead, first, v, g, need, out, B_copied,
+                           cols_copied, rows, lr, step_loss, s0, look, looks, bounds, KT, G,
+                           GR, ahead, delayed, tmp, seg)
         if status >= 0:
             return int(status)
         for k, ((o, n), W) in enumerate(zip(spans, Ws)):

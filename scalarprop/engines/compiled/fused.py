@@ -25,9 +25,11 @@ import numpy as np
 from numba import njit
 
 from ... import jit  # noqa: F401  (first: the kernels below are cached by source hash)
+from ...memory import aligned_empty
 from .batch import load_row
 from .ops import DOT, WHERE
-from .tape import SHORT, forward, pullback, run_axpy
+from .segments import forward, pullback_segment
+from .tape import SHORT, pullback, run_axpy
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
@@ -49,14 +51,28 @@ def run_axpy_dot(v, p, alpha, q, n, x_next, o):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def backward_update(ins, cst, runs, first, v, g, need, lr, look, x_next, ahead, delayed):
+def backward_update(ins, cst, runs, first, v, g, need, lr, look, x_next, ahead, delayed, seg):
     """:func:`tape.backward` with each parameter updated where its gradient is found (each is
-    used in one run only, so its old value has served the other side already). A run with
-    ``look[r] >= 0`` has the batched row on its other side: with ``delayed`` non-empty, its
-    update waits (``delayed[r] = ȳ``, see :mod:`blocked`); else it is updated and multiplied
-    with the next row ``x_next`` in the same sweep, into ``ahead[r]``. (The runs are walked
-    here, not in a function per run: a call that takes arrays costs more than a short run.)"""
-    for k in range(ins.shape[0] - 1, -1, -1):
+    used in one run only, so its old value has served the other side already), a segment
+    of :mod:`segments` at a time. A run with ``look[r] >= 0`` has the batched row on its
+    other side: with ``delayed`` non-empty, its update waits (``delayed[r] = ȳ``, see
+    :mod:`blocked`); else it is updated and multiplied with the next row ``x_next`` in the
+    same sweep, into ``ahead[r]``."""
+    for s in range(seg.shape[0] - 1, -1, -1):
+        k0, k1, op = seg[s, 0], seg[s, 1], seg[s, 2]
+        if op >= 0:
+            pullback_segment(ins, cst, first, v, g, k0, k1, op)
+        else:
+            update_range(ins, cst, runs, first, v, g, need, lr, look, x_next, ahead, delayed,
+                         k0, k1)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def update_range(ins, cst, runs, first, v, g, need, lr, look, x_next, ahead, delayed, k0, k1):
+    """:func:`backward_update` of the instructions ``k1 > k ≥ k0``, one at a time. (The runs
+    are walked here, not in a function per run: a call that takes arrays costs more than a
+    short run.)"""
+    for k in range(k1 - 1, k0 - 1, -1):
         i = first + k
         op = ins[k, 0]
         if need[i] and op == DOT:
@@ -100,7 +116,7 @@ def backward_update(ins, cst, runs, first, v, g, need, lr, look, x_next, ahead, 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def sgd_epoch_direct(ins, cst, runs, runs_ahead, first, v, g, need, out, B, cols, wrt, order,
-                     lr, step_loss, look, ahead_arg, ahead):
+                     lr, step_loss, look, ahead_arg, ahead, seg):
     """One epoch of per-example SGD, fused. ``runs_ahead``: the runs, where a run read
     ahead is the product found in ``ahead`` (a view of ``v``'s scratch slots; see
     :func:`scratch`). Returns -1, the first step whose loss is not finite, or -2 if a
@@ -112,7 +128,7 @@ def sgd_epoch_direct(ins, cst, runs, runs_ahead, first, v, g, need, out, B, cols
     for s in range(n):
         load_row(v, B, cols, order[s])
         # the first example has no products read ahead yet
-        forward(ins, cst, runs if s == 0 else runs_ahead, first, v)
+        forward(ins, cst, runs if s == 0 else runs_ahead, first, v, seg)
         step_loss[s] = v[out]
         if not math.isfinite(v[out]):
             return s
@@ -121,7 +137,8 @@ def sgd_epoch_direct(ins, cst, runs, runs_ahead, first, v, g, need, out, B, cols
         g[out] = 1.0
         # the row read ahead: one view per example, not one per run
         x_next = B[ahead_arg][order[s + 1]] if s + 1 < n else B[ahead_arg][0][:0]
-        backward_update(ins, cst, runs, first, v, g, need, lr, look, x_next, ahead, no_delay)
+        backward_update(ins, cst, runs, first, v, g, need, lr, look, x_next, ahead, no_delay,
+                        seg)
     for w in wrt:
         if not math.isfinite(v[w]):
             return -2
@@ -134,7 +151,10 @@ def scratch(v: np.ndarray, runs: np.ndarray, look: np.ndarray
     ``runs_ahead``: the runs where each run read ahead (``look[r] >= 0``) is replaced by
     ``ahead[r] · 1``, so the plain forward walk takes the product computed ahead."""
     end = v.shape[0]
-    extended = np.concatenate([v, np.zeros(len(runs)), [1.0]])
+    extended = aligned_empty(end + len(runs) + 1)   # v's rows of W stay on cache lines
+    extended[:end] = v
+    extended[end:] = 0.0
+    extended[-1] = 1.0
     runs_ahead = runs.copy()
     chosen = np.flatnonzero(look >= 0)
     runs_ahead[chosen, 0] = end + chosen

@@ -178,7 +178,13 @@ def value(op, v, a, b, d, c):
 @njit(cache=True, nogil=True, error_model="numpy")
 def forward(ins, cst, runs, first, v):
     """Slide 37: every instruction's value, in order."""
-    for k in range(ins.shape[0]):
+    forward_range(ins, cst, runs, first, v, 0, ins.shape[0])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def forward_range(ins, cst, runs, first, v, k0, k1):
+    """The values of instructions ``k0 ≤ k < k1``."""
+    for k in range(k0, k1):
         op, a, b = ins[k, 0], ins[k, 1], ins[k, 2]
         i = first + k
         if op == DOT:

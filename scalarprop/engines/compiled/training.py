@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from . import batch, blocked, fused, ops, tape
+from . import batch, blocked, fused, ops, segments, tape
 from .arguments import check_order
 from .program import Program
 
@@ -57,7 +57,8 @@ def sgd_epoch(cf: Any, args: Sequence[Any], lr: float, wrt: Any, batched: Sequen
         epoch = blocked.sgd_epoch if blocked.weights_read_ahead(p.runs, look) >= \
             blocked.MIN_WEIGHTS else fused.sgd_epoch_direct
         failed = epoch(p.ins, p.cst, p.runs, runs_ahead, p.first, extended, g, need, out, B,
-                       cols, wrt_slots, rows, float(lr), step_loss, look, ahead_arg, ahead)
+                       cols, wrt_slots, rows, float(lr), step_loss, look, ahead_arg, ahead,
+                       walk_segments(cf, which))
         if failed != -1:        # something overflowed: replay, stopping before it
             v[wrt_slots] = start
             failed = -2
@@ -99,6 +100,15 @@ def fused_plan(cf: Any, which: tuple[int, ...], marks: tuple[int, ...]
         long_runs = len(p.runs) > 0 and int(p.runs[:, 2].max()) >= tape.SHORT
         cf.plans[key] = lookahead(p, wrt_slots, marks) \
             if long_runs and direct_update(p, wrt_slots) else None
+    return cf.plans[key]
+
+
+def walk_segments(cf: Any, which: tuple[int, ...]) -> np.ndarray:
+    """The tape's :func:`segments.segments` for the parameters ``which`` (worked out once)."""
+    key = ("segments", which)
+    if key not in cf.plans:
+        p = cf.program
+        cf.plans[key] = segments.segments(p.ins, p.cst, p.first, cf.need(which))
     return cf.plans[key]
 
 
