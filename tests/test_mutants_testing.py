@@ -398,3 +398,25 @@ def test_the_fast_check_of_a_network_names_no_more_than_five_across_blocks(monke
     assert not result.ok
     assert [b.where for b in result.blocks] == ["W0", "b1"]
     assert result.failures == [net.param_names[i] for i in range(5)]
+
+
+# -- the fixed rule's tolerances ---------------------------------------------------------------
+
+def test_the_fixed_rule_defaults_to_torchs_tolerances():
+    # |a − n| <= 1e-5 + 1e-3·|n|, with ∇ ½|x|² = x known exactly
+    x = np.array([0.0, 1.0])
+    fixed = {"tolerance": "fixed"}
+    assert_gradients_close(half_square, x, x + [5e-6, 0.0], **fixed)
+    assert_gradients_close(half_square, x, x + [0.0, 9e-4], **fixed)
+    with pytest.raises(GradientMismatchError, match="1 of 2"):
+        assert_gradients_close(half_square, x, x + [2e-5, 0.0], **fixed)
+    with pytest.raises(GradientMismatchError, match="1 of 2"):
+        assert_gradients_close(half_square, x, x + [0.0, 2e-3], **fixed)
+
+
+def test_an_atol_alone_means_no_relative_tolerance():
+    x = np.array([1.0, 2.0])
+    with pytest.raises(GradientMismatchError, match="2 of 2"):
+        assert_gradients_close(half_square, x, 1.5 * x, atol=1e-6)
+    with pytest.raises(GradientMismatchError, match="2 of 2"):
+        assert_gradients_close(half_square, x, x + 1e-3, rtol=1e-6)
