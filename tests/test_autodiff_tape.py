@@ -9,6 +9,7 @@ import pytest
 from cases import HEADS, HIDDEN, Split, make_case
 
 from scalarprop.autodiff import AutodiffMLP, Op, TensorNode, all_nodes, linear
+from scalarprop.engines import get_engine
 from scalarprop.engines.autodiff.fused import dense
 from scalarprop.engines.autodiff.tape import Tape
 from scalarprop.validate import check_batch
@@ -77,6 +78,32 @@ def test_the_engines_graph_on_new_batches(hidden, output, loss):
 
     runs = [(Xc[i:i + 4], Tc[i:i + 4]) for i in (0, 4, 8)]
     assert_tape_is_a_new_graph(build, runs)
+
+
+@pytest.mark.parametrize("hidden,output,loss", [(h, o, l) for h in HIDDEN for o, l in HEADS])
+def test_a_tape_run_on_a_new_batch_is_the_vectorized_engine_node_by_node(hidden, output, loss):
+    net, X, T = make_case(hidden, output, loss, 2, seed=9, n=10)
+    Xc, Tc = check_batch(net, X, T)
+    model = AutodiffMLP(net)
+    x, t = TensorNode(Xc[:5], requires_grad=False), TensorNode(Tc[:5], requires_grad=False)
+    tape = Tape(model.fused_loss(x, t, reuse=True), (x, t))
+    tape.forward(Xc[5:], Tc[5:])
+    tape.backward()
+    expected = get_engine("vectorized").nodes(net, Xc[5:], Tc[5:])
+    layers = [op for op in tape.ops if op.op.name == "dense"]
+    L = len(layers)
+    for l, op in enumerate(layers, start=1):
+        # a dense op's output is h; the last one's is k when the activation is left to the
+        # loss (bce, ce) or to a softmax op
+        node = "h" if l < L or op.constants["activation"] != "identity" else "k"
+        if l == L and output == "identity":
+            node = "h"
+        out = op.outputs[0]
+        np.testing.assert_allclose(out.value, expected[f"{node}{l}"], rtol=1e-12, atol=1e-13)
+        np.testing.assert_allclose(out.grad, expected[f"{node}{l}_grad"], rtol=1e-12,
+                                   atol=1e-13)
+    assert float(tape.loss.value) == pytest.approx(expected["loss"], rel=1e-12, abs=1e-13)
+    np.testing.assert_allclose(model.flat_grad(), expected["grad"], rtol=1e-12, atol=1e-13)
 
 
 def test_the_step_taken_by_the_ops_and_by_the_walk():
