@@ -420,3 +420,30 @@ def test_an_atol_alone_means_no_relative_tolerance():
         assert_gradients_close(half_square, x, 1.5 * x, atol=1e-6)
     with pytest.raises(GradientMismatchError, match="2 of 2"):
         assert_gradients_close(half_square, x, x + 1e-3, rtol=1e-6)
+
+
+# -- the error estimate of finite differences -----------------------------------------------------
+
+def test_the_one_sided_quotients_are_forward_and_backward_at_both_steps():
+    # f = x³ at 1: forward (f(1 + s) − f(1))/s = 3 + 3s + s², backward 3 − 3s + s², at s = ε
+    # (rows 0, 1) and s = ε/2 (rows 2, 3)
+    est = gradient_estimate(lambda x: float(x[0] ** 3), np.array([1.0]))
+    eps = est.step[0]
+    expected = [3 + 3 * s * sign + s * s for s in (eps, eps / 2) for sign in (1, -1)]
+    np.testing.assert_allclose(est.one_sided[:, 0], expected, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_rounding_of_terms_that_cancel_is_measured_at_x_zero(seed):
+    # f = Σ bᵢ sin(xᵢ + aᵢ) − Σ bᵢ sin aᵢ with |bᵢ| ~ 1e3: f(0) ≈ 0, but each value of f carries
+    # the rounding of its 1e3-sized terms (~1e-13), far above u·|f|; the noise is measured by
+    # moving x by 1e-12·max(|x|, 1), also where x = 0, and the exact gradient b cos a passes
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(size=8), 1e3 * rng.normal(size=8)
+    c = -np.sum(b * np.sin(a))
+
+    def f(x):
+        return np.sum(b * np.sin(x + a)) + c
+
+    assert gradient_estimate(f, np.zeros(8)).noise.max() > 1e-15
+    assert_gradients_close(f, np.zeros(8), b * np.cos(a))
