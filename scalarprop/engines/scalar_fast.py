@@ -239,6 +239,7 @@ def sgd_epoch_fused(params, spec, X, T, order, lr, nodes, step_loss):
     n = order.shape[0]
     P = params.shape[0]
     n0, n1 = width(spec, 0), width(spec, 1)
+    H, KG, HG = U, 2 * U, 3 * U            # where h, k' and h' start in the node row
     # the first example's first-layer k without the bias (later ones come out of the fused
     # update); the loop below adds the bias
     e0 = order[0]
@@ -261,11 +262,11 @@ def sgd_epoch_fused(params, spec, X, T, order, lr, nodes, step_loss):
                 for j in range(n_out):
                     nodes[j] += params[b + j]
             else:
-                _dot_rows(params, p, b, n_in, n_out, nodes, U + u - n_in, u)
+                _dot_rows(params, p, b, n_in, n_out, nodes, H + u - n_in, u)
             if l < L - 1 and hidden == SIGMOID and n_out >= SIMD_SIGMOID:
-                _sigmoid_layer(nodes, u, U + u, n_out)
+                _sigmoid_layer(nodes, u, H + u, n_out)
             else:
-                activate_layer(output if l == L - 1 else hidden, nodes, u, U + u, n_out)
+                activate_layer(output if l == L - 1 else hidden, nodes, u, H + u, n_out)
             p = b + n_out
             u += n_out
         if output == IDENTITY and spec[2] == SQUARED:
@@ -283,16 +284,16 @@ def sgd_epoch_fused(params, spec, X, T, order, lr, nodes, step_loss):
             b = p_end - n_out
             w = b - n_out * n_in
             u_in = u - n_out - n_in
-            _backward_update(params, w, b, n_in, n_out, nodes, U + u_in, 2 * U + u - n_out,
-                             3 * U + u_in, lr)
+            _backward_update(params, w, b, n_in, n_out, nodes, H + u_in, KG + u - n_out,
+                             HG + u_in, lr)
             for i in range(n_in):
-                nodes[2 * U + u_in + i] = nodes[3 * U + u_in + i] * activate_grad(
-                    hidden, nodes[u_in + i], nodes[U + u_in + i])
+                nodes[KG + u_in + i] = nodes[HG + u_in + i] * activate_grad(
+                    hidden, nodes[u_in + i], nodes[H + u_in + i])
             p_end = w
             u -= n_out
         # layer 0: this example's update fused with the next example's forward
         e_next = order[s + 1] if s + 1 < n else e
-        _update_then_dot(params, n0 * n1, n0, n1, X, e, e_next, nodes, 2 * U, lr)
+        _update_then_dot(params, n0 * n1, n0, n1, X, e, e_next, nodes, KG, lr)
     for q in range(P):
         if not math.isfinite(params[q]):
             return -2
