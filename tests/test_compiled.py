@@ -317,3 +317,34 @@ def test_fused_epoch_replays_when_a_parameter_overflows():
     with pytest.raises(ValueError, match="step 0"):
         cf.sgd_epoch(w, np.ones((3, 9)), lr=0.1, batched=(1,))
     np.testing.assert_array_equal(w, np.zeros(9))
+
+
+def parameters_on_either_side(w, x):
+    """Runs of every kind the fused update walk tells apart: parameters as the second factor
+    of long (9), short (3) and one-pair runs, and as the first factor of one-pair runs, the
+    other factor computed."""
+    h = [xi.tanh() for xi in x[:12]]
+    return (spc.dot(h[:9], w[:9]) - x[12]) ** 2 + \
+        (h[9] * w[11] + h[10] * w[12] + h[11] * w[13]) ** 2 + \
+        (w[10] * h[0] + w[9] * h[2]) * (h[3] * w[14] + h[5] * w[15])
+
+
+def test_fused_epoch_updates_parameters_on_either_side_of_a_run():
+    from scalarprop.engines.compiled import fused, training
+    cf = spc.compile(parameters_on_either_side, 16, 13)
+    look, _ = training.fused_plan(cf, (0,), (1,))
+    assert (look == -1).all()
+    p = cf.program
+    act = fused.actions(p.runs, p.first, cf.need((0,)), look)
+    right, left = fused.TO_P | fused.UPDATE_Q, fused.TO_Q | fused.UPDATE_P
+    assert sorted(zip(p.runs[:, 2].tolist(), act.tolist())) == sorted(
+        [(9, right), (3, right), (1, right), (1, right), (1, left), (1, left)])
+    rng = np.random.default_rng(6)
+    w, X = rng.normal(size=16) * 0.5, rng.normal(size=(11, 13))
+    trained = w.copy()
+    cf.sgd_epoch(trained, X, lr=0.02, batched=(1,))
+    stepped = w.copy()
+    for x in X:                                  # the same steps one grad call at a time
+        stepped -= 0.02 * cf.grad(stepped, x)[1]
+    np.testing.assert_allclose(trained, stepped, rtol=1e-12, atol=1e-14)
+    assert not np.allclose(trained, w)

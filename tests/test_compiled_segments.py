@@ -60,7 +60,9 @@ def test_segmented_walks_equal_the_plain_walks():
     tape.backward(p.ins, p.cst, p.runs, p.first, plain, g_plain, need)
     # lr = 0: the update walk changes no parameter and leaves the gradients of the ops
     no = np.zeros(0)
-    fused.backward_update(p.ins, p.cst, p.runs, p.first, walked, g_walked, need, 0.0,
-                          np.full(len(p.runs), -1), no, no, no, seg)
+    look = np.full(len(p.runs), -1)
+    act = fused.actions(p.runs, p.first, need, look)
+    fused.backward_update(p.ins, p.cst, p.runs, act, p.first, walked, g_walked, need, 0.0,
+                          look, no, no, no, seg)
     np.testing.assert_allclose(g_walked[p.first:], g_plain[p.first:], rtol=1e-14, atol=1e-16)
     np.testing.assert_array_equal(walked[:p.first], v[:p.first])

@@ -40,7 +40,7 @@ BLOCK = 64
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def sgd_block(ins, cst, runs, runs_ahead, first, v, g, need, out, B, cols, rows, lr,
-              step_loss, s0, look, looks, bounds, KT, G, GR, ahead, delayed, tmp, seg):
+              step_loss, s0, look, looks, bounds, KT, G, GR, ahead, delayed, tmp, seg, act):
     """The rows ``rows`` of one block, one SGD step each, with the weights of the runs
     ``looks`` (grouped into matrices: columns ``bounds[m]:bounds[m+1]`` of ``KT`` and ``GR``
     use Gram matrix ``G[m]``) left as they were at the block's start. Returns -1, or the
@@ -67,8 +67,8 @@ def sgd_block(ins, cst, runs, runs_ahead, first, v, g, need, out, B, cols, rows,
         for t in range(first, g.shape[0]):
             g[t] = 0.0
         g[out] = 1.0
-        backward_update(ins, cst, runs, first, v, g, need, lr, look, no_row, ahead, delayed,
-                        seg)
+        backward_update(ins, cst, runs, act, first, v, g, need, lr, look, no_row, ahead,
+                        delayed, seg)
         for c in range(R):
             GR[i, c] = delayed[looks[c]]
     return -1
@@ -111,7 +111,7 @@ def sgd_epoch(ins: np.ndarray, cst: np.ndarray, runs: np.ndarray, runs_ahead: np
               first: int, v: np.ndarray, g: np.ndarray, need: np.ndarray, out: int,
               B: tuple[np.ndarray, ...], cols: np.ndarray, wrt: np.ndarray, order: np.ndarray,
               lr: float, step_loss: np.ndarray, look: np.ndarray, ahead_arg: int,
-              ahead: np.ndarray, seg: np.ndarray) -> int:
+              ahead: np.ndarray, seg: np.ndarray, act: np.ndarray) -> int:
     """One epoch of per-example SGD, blocked (see the module docstring); the arguments as
     :func:`fused.sgd_epoch_direct`'s. Same contract: -1, the first step whose loss is not
     finite, or -2 if a parameter became non-finite; on failure the caller replays."""
@@ -143,17 +143,21 @@ def sgd_epoch(ins: np.ndarray, cst: np.ndarray, runs: np.ndarray, runs_ahead: np
         Xb = X[s0:s0 + m] if in_order else X[rows]
         for k, ((o, n), W) in enumerate(zip(spans, Ws)):
             Xg = Xb[:, o:o + n]
-            KT[:, bounds[k]:bounds[k + 1]] = Xg @ W.T
+            if len(groups) == 1:                # no temporary: KT is the product
+                np.matmul(Xg, W.T, out=KT)
+            else:
+                KT[:, bounds[k]:bounds[k + 1]] = Xg @ W.T
             np.matmul(Xg, Xg.T, out=G[k])
         status = sgd_block(ins, cst, runs, runs_ahead, first, v, g, need, out, B_copied,
                            cols_copied, rows, lr, step_loss, s0, look, looks, bounds, KT, G,
-                           GR, ahead, delayed, tmp, seg)
+                           GR, ahead, delayed, tmp, seg, act)
         if status >= 0:
             return int(status)
         for k, ((o, n), W) in enumerate(zip(spans, Ws)):
-            # W ← W − α GRᵀ X as BLAS (column-major) sees it: Wᵀ ← Wᵀ − α Xᵀ GR
-            new = dgemm(-lr, Xb[:, o:o + n].T, GR[:, bounds[k]:bounds[k + 1]], 1.0, W.T,
-                        overwrite_c=1)
+            # W ← W − α GRᵀ X as BLAS (column-major) sees it: Wᵀ ← Wᵀ − α Xᵀ GR, GR passed
+            # transposed (column-major as it is, not copied)
+            new = dgemm(-lr, Xb[:, o:o + n].T, GR[:, bounds[k]:bounds[k + 1]].T, 1.0, W.T,
+                        trans_b=1, overwrite_c=1)
             if not np.shares_memory(new, W):
                 W[...] = new.T
     return -1 if np.isfinite(v[wrt]).all() else -2

@@ -58,7 +58,7 @@ def sgd_epoch(cf: Any, args: Sequence[Any], lr: float, wrt: Any, batched: Sequen
             blocked.MIN_WEIGHTS else fused.sgd_epoch_direct
         failed = epoch(p.ins, p.cst, p.runs, runs_ahead, p.first, extended, g, need, out, B,
                        cols, wrt_slots, rows, float(lr), step_loss, look, ahead_arg, ahead,
-                       walk_segments(cf, which))
+                       walk_segments(cf, which), fused.actions(p.runs, p.first, need, look))
         if failed != -1:        # something overflowed: replay, stopping before it
             v[wrt_slots] = start
             failed = -2
