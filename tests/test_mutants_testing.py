@@ -16,6 +16,7 @@ from scalarprop.testing import (
     assert_gradients_close,
     complex_step_gradient,
     gradient_estimate,
+    numerical_gradient,
     numerical_hessian,
     numerical_jacobian,
 )
@@ -447,3 +448,24 @@ def test_the_rounding_of_terms_that_cancel_is_measured_at_x_zero(seed):
 
     assert gradient_estimate(f, np.zeros(8)).noise.max() > 1e-15
     assert_gradients_close(f, np.zeros(8), b * np.cos(a))
+
+
+def test_a_step_lost_on_one_side_only_is_refused():
+    # at x = 1 the floats are 2⁻⁵² apart above and 2⁻⁵³ below: 1 + 1e-16 == 1, 1 − 1e-16 != 1
+    with pytest.raises(ValueError, match=r"eps: the step 1e-16 is lost in rounding at x\[0\] = 1"):
+        numerical_gradient(lambda x: float(x[0] ** 2), np.array([1.0]), eps=1e-16)
+
+
+def test_richardson_differences_of_quartics_are_exact_to_rounding():
+    # O(ε⁴) truncation vanishes for a quartic: what is left is rounding, u·|f|/ε ~ 3e-13 at
+    # the default step u^(1/5)·max(|x|, 1)
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        c, x = rng.normal(size=(5, 4)), rng.normal(size=4)
+
+        def f(x, c=c):
+            return float(np.sum(c[0] + c[1] * x + c[2] * x**2 + c[3] * x**3 + c[4] * x**4))
+
+        g = c[1] + 2 * c[2] * x + 3 * c[3] * x**2 + 4 * c[4] * x**3
+        np.testing.assert_allclose(numerical_gradient(f, x, method="richardson"), g,
+                                   rtol=0, atol=3e-12 * np.abs(g).max())
