@@ -36,7 +36,7 @@ import scalarprop as sp
 from scalarprop import MLP
 from scalarprop.bench.machine import machine
 from scalarprop.engines import scalar, scalar_fast
-from scalarprop.engines.compiled import blocked, training
+from scalarprop.engines.compiled import blocked, tape, training
 from scalarprop.engines.compiled.batch import PARALLEL_MIN_WORK
 from scalarprop.engines.compiled.mlp import mlp_loss
 from scalarprop.memory import aligned_copy
@@ -201,7 +201,9 @@ def compiled_kernel(cf):
     """Which epoch cf.sgd_epoch runs per example (training.sgd_epoch decides)."""
     plan = training.fused_plan(cf, (0,), (1, 2))
     if plan is None:
-        return "batch.sgd_epoch"
+        runs = cf.program.runs
+        short = len(runs) == 0 or int(runs[:, 2].max()) < tape.SHORT
+        return "small.sgd_epoch" if short else "batch.sgd_epoch"
     if blocked.weights_read_ahead(cf.program.runs, plan[0]) >= blocked.MIN_WEIGHTS:
         return "blocked.sgd_epoch"
     return "fused.sgd_epoch_direct"
@@ -363,9 +365,9 @@ import json, time
 t0 = time.perf_counter()
 import scalarprop
 t1 = time.perf_counter()
-from scalarprop.engines.compiled import batch, fused, tape
+from scalarprop.engines.compiled import batch, blocked, fused, small, tape
 kernels = [tape.forward, tape.backward, tape.tangent, tape.backward_tangent, batch.sgd_epoch,
-           batch.grad_chunks, fused.sgd_epoch_direct]
+           batch.grad_chunks, fused.sgd_epoch_direct, blocked.sgd_block, small.sgd_epoch]
 print(json.dumps({"import_scalarprop_s": t1 - t0,
                   "kernels_compiled_at_import": sum(len(k.signatures) for k in kernels)}))
 """

@@ -27,17 +27,18 @@ from .tape import backward, forward
 PARALLEL_MIN_WORK = 200_000
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def load_row(v, B, cols, n):
-    """Copy row ``n`` of every batched argument into its slots."""
+    """Copy row ``n`` of every batched argument into its slots (indexed, not a view of the
+    row: a view costs a reference count)."""
     for j in range(len(B)):
-        row = B[j][n]
+        Bj = B[j]
         o = cols[j]
-        for m in range(row.shape[0]):
-            v[o + m] = row[m]
+        for m in range(Bj.shape[1]):
+            v[o + m] = Bj[n, m]
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def row_value(ins, cst, runs, first, v, out, B, cols, n):
     """The forward walk on row ``n``; returns the output's value."""
     load_row(v, B, cols, n)

@@ -153,9 +153,13 @@ def run_axpy(g, p, alpha, v, q, n):
 
 
 # -- forward ---------------------------------------------------------------------------------
+# The walks that run once per example, and ``value`` that runs once per op, are inlined
+# (``inline="always"``) into the kernels that call them: a call that takes arrays costs an
+# atomic reference count per array, which on a small network costs more than the arithmetic
+# (2-3-1 per-example SGD with batch.sgd_epoch: 416 -> 241 ns per example, AVX-512).
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def value(op, v, a, b, d, c):
     """The value of one op other than DOT from the slots it reads: ``a`` and ``b`` (``d`` is
     WHERE's other branch, ``c`` a unary op's constant)."""
@@ -176,13 +180,13 @@ def value(op, v, a, b, d, c):
     return unary(op, v[a], c)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def forward(ins, cst, runs, first, v):
     """Slide 37: every instruction's value, in order."""
     forward_range(ins, cst, runs, first, v, 0, ins.shape[0])
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def forward_range(ins, cst, runs, first, v, k0, k1):
     """The values of instructions ``k0 ≤ k < k1``."""
     for k in range(k0, k1):
@@ -220,7 +224,7 @@ def pullback(op, xa, xb, y, gy, c):
     return gy * unary_grad(op, xa, y, c), 0.0
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def backward(ins, cst, runs, first, v, g, need):
     """Slide 30, walking down: ``g[x] += g[y] · ∂y/∂x``. ``g`` holds the output's seed; the
     computed slots' gradients must start at zero."""

@@ -4,7 +4,8 @@ the parameters updated in place, in one compiled call.
 Per example, when every parameter is used once as one side of a DOT (an MLP's weights and
 biases, :func:`direct_update`), the epoch takes the fused kernels of :mod:`fused` (the update
 inside the backward walk), and :mod:`blocked` where many weights multiply the data (the
-first layer's work as matrix products); otherwise the readable :func:`batch.sgd_epoch`.
+first layer's work as matrix products); otherwise the readable :func:`batch.sgd_epoch`, or
+its inlined form :func:`small.sgd_epoch` where every run is short (a small network).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from . import batch, blocked, fused, ops, segments, tape
+from . import batch, blocked, fused, ops, segments, small, tape
 from .arguments import check_order
 from .program import Program
 
@@ -63,8 +64,11 @@ def sgd_epoch(cf: Any, args: Sequence[Any], lr: float, wrt: Any, batched: Sequen
             v[wrt_slots] = start
             failed = -2
     if failed == -2:
-        failed = batch.sgd_epoch(p.ins, p.cst, p.runs, p.first, v, g, need, out, B, cols,
-                                 wrt_slots, rows, int(batch_size), float(lr), step_loss)
+        # a small graph's epoch with no long run takes small.py's walks, inlined
+        short = len(p.runs) == 0 or int(p.runs[:, 2].max()) < tape.SHORT
+        epoch = small.sgd_epoch if short else batch.sgd_epoch
+        failed = epoch(p.ins, p.cst, p.runs, p.first, v, g, need, out, B, cols, wrt_slots,
+                       rows, int(batch_size), float(lr), step_loss)
     if not np.isfinite(v[wrt_slots]).all():
         # an update overflowed (the kernels check losses and gradients, not what lr times
         # a gradient makes): the steps again, one call each, stopping before that one
