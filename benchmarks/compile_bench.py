@@ -204,7 +204,7 @@ def compiled_kernel(cf):
         runs = cf.program.runs
         short = len(runs) == 0 or int(runs[:, 2].max()) < tape.SHORT
         return "small.sgd_epoch" if short else "batch.sgd_epoch"
-    if blocked.weights_read_ahead(cf.program.runs, plan[0]) >= blocked.MIN_WEIGHTS:
+    if blocked.weights_read_ahead(cf.program.runs, plan[0]) >= blocked.BLOCKED_MIN_WEIGHTS:
         return "blocked.sgd_epoch"
     return "fused.sgd_epoch_direct"
 

@@ -8,6 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
+#: per-example SGD delays the updates of a weight matrix that multiplies the data over
+#: blocks of examples (the scalar engine's and the compiled functions' blocked epochs) where
+#: it has at least this many weights (measured on 784-50-10 and 784-128-10: above, the matrix
+#: outgrows the L1 and L2 caches, and the fused epoch's two sweeps of it per example are
+#: bound by their bandwidth; below, the fused epoch wins)
+BLOCKED_MIN_WEIGHTS = 2 ** 15
+#: examples per block: the Gram matrix X Xᵀ costs 2 · BLOCK · n flops per row of n numbers
+BLOCK = 64
+
 
 def aligned_empty(n: int, align: int = 64) -> np.ndarray:
     """An uninitialised float64 array of length n whose data starts on an ``align``-byte

@@ -15,7 +15,7 @@ from scalarprop.engines.compiled.mlp import mlp_loss
 @pytest.fixture
 def small_blocks(monkeypatch):
     """Blocked epochs on small functions: every weight matrix qualifies, 8 rows a block."""
-    monkeypatch.setattr(blocked, "MIN_WEIGHTS", 0)
+    monkeypatch.setattr(blocked, "BLOCKED_MIN_WEIGHTS", 0)
     monkeypatch.setattr(blocked, "BLOCK", 8)
 
 

@@ -66,3 +66,22 @@ def test_codegen_refuses_what_it_is_not_for(cache):
         spc.compile(lambda x: [x[0], x[0] * 2.0], 1, backend="codegen")
     with pytest.raises(ValueError, match="backend"):
         spc.compile(lambda x: x[0], 1, backend="fast")
+
+
+def gated(x):
+    """A comparison used as a number: flat, so no gradient flows through it."""
+    return (x[0] > 0.5) * x[1] * x[1] + spc.where(x[1] >= x[0], x[0], x[1])
+
+
+def test_generated_module_has_the_readable_backward_and_no_dead_gradient(cache):
+    from scalarprop.engines.compiled import codegen, ops
+    from scalarprop.engines.compiled.source import render
+    cf = spc.compile(gated, 2, backend="codegen")
+    module = codegen.module_source(cf.program)
+    # the compiled f_grad is the readable backward for every argument, line for line
+    assert render(cf.program, ["a0"], "f", cf.need((0,))) in module
+    comparisons = [s for s in range(cf.program.first, cf.program.num_slots)
+                   if cf.program.op[s] in (ops.GT, ops.GE)]
+    assert len(comparisons) == 2 and not cf.need((0,))[comparisons].any()
+    x = np.array([0.9, 0.3])
+    np.testing.assert_allclose(cf.grad(x)[1], [0.0, 2 * 0.3 + 1.0], rtol=1e-15)

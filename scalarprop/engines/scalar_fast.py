@@ -52,6 +52,7 @@ from scipy.linalg.blas import dgemm
 
 from .. import jit  # noqa: F401  (first: the kernels below are cached by source hash)
 from ..functions import IDENTITY, SIGMOID, SQUARED, activate_grad, sigmoid_simd
+from ..memory import BLOCK, BLOCKED_MIN_WEIGHTS  # first layers this wide take the blocked epoch
 from .scalar import (
     activate_layer,
     lecture_epoch,
@@ -64,12 +65,6 @@ from .scalar import (
 )
 
 FAST = {"reassoc", "contract"}
-#: first layers with this many weights or more take :func:`sgd_epoch_blocked` (measured: the
-#: fused kernel's two sweeps of W₀ per example are bound by cache bandwidth once W₀ outgrows
-#: the L1 and L2 caches; below, the fused kernel wins)
-BLOCKED_MIN_WEIGHTS = 2 ** 15
-#: examples per block: the Gram matrix X Xᵀ costs 2·BLOCK·n₀ flops per example
-BLOCK = 64
 #: rows at least this long are looped over as slices (SIMD); shorter ones by index
 LONG_ROW = 16
 #: sigmoid hidden layers with this many units or more take :func:`_sigmoid_layer`

@@ -25,17 +25,11 @@ from numba import njit
 from scipy.linalg.blas import dgemm
 
 from ... import jit  # noqa: F401  (first: the kernels below are cached by source hash)
+from ...memory import BLOCK, BLOCKED_MIN_WEIGHTS  # noqa: F401  (training reads the second here)
 from . import ops
 from .batch import load_row
 from .fused import backward_update
 from .segments import forward
-
-#: the blocked epoch where the weights read ahead number at least this many (measured on
-#: 784-50-10 and 784-128-10: above, a weight matrix outgrows the L1 and L2 caches and the
-#: fused epoch's two sweeps per example are bound by their bandwidth)
-MIN_WEIGHTS = 2 ** 15
-#: rows per block: the Gram matrix costs 2 · BLOCK · n flops per row of n numbers
-BLOCK = 64
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

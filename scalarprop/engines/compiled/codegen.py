@@ -22,6 +22,7 @@ from types import ModuleType
 import numpy as np
 from numba.core import caching, config
 
+from . import tape
 from .program import Program
 from .source import PRELUDE, render, render_forward
 
@@ -52,17 +53,11 @@ def module_source(p: Program) -> str:
     names = [f"a{j}" for j in range(len(p.sizes))]
     need = np.zeros(p.num_slots, dtype=bool)
     need[:p.offsets[-1]] = True
-    dependence(p, need)
+    tape.dependence(p.ins, p.runs, p.first, need)     # the tape's: a comparison is flat
     return (PRELUDE + JIT + "\n\n" + render_forward(p, names, "f") + "\n\n"
             + render(p, names, "f", need) + "\n\n"
             + 'f = njit(cache=True, error_model="numpy")(f)\n'
             + 'f_grad = njit(cache=True, error_model="numpy")(f_grad)\n')
-
-
-def dependence(p: Program, need: np.ndarray) -> None:
-    """``need`` of every operation from the inputs' (plain Python: graphs here are small)."""
-    for s in range(p.first, p.num_slots):
-        need[s] = any(need[a] for a in p.args[s])
 
 
 def module_path(source: str) -> Path:

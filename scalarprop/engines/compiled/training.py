@@ -56,7 +56,7 @@ def sgd_epoch(cf: Any, args: Sequence[Any], lr: float, wrt: Any, batched: Sequen
         extended, runs_ahead, ahead = fused.scratch(v, p.runs, look)
         v = extended[:p.num_slots]
         epoch = blocked.sgd_epoch if blocked.weights_read_ahead(p.runs, look) >= \
-            blocked.MIN_WEIGHTS else fused.sgd_epoch_direct
+            blocked.BLOCKED_MIN_WEIGHTS else fused.sgd_epoch_direct
         failed = epoch(p.ins, p.cst, p.runs, runs_ahead, p.first, extended, g, need, out, B,
                        cols, wrt_slots, rows, float(lr), step_loss, look, ahead_arg, ahead,
                        walk_segments(cf, which), fused.actions(p.runs, p.first, need, look))
