@@ -63,6 +63,19 @@ def test_bad_arguments(cf, args, match):
         cf.grad(*args)
 
 
+def test_finite_numbers_whose_sum_overflows_are_accepted(cf):
+    # the finiteness check sums first: 1e308 + 1e308 is inf, yet every number is finite
+    big = [1e308, 1e308]
+    with np.errstate(over="ignore"):
+        assert np.isinf(np.sum(big))
+    assert cf(big, [0.0, 0.0]) == 0.0
+    np.testing.assert_array_equal(cf.grad([0.0, 0.0], big)[1], big)
+    rows = np.array([big, [1.0, -np.inf], big])
+    with pytest.raises(ValueError, match=r"argument 1 \(x\): not finite \(-inf\) at index "
+                                         r"\[1, 1\]"):
+        cf.grad([0.5, 0.5], rows, batched=(1,))
+
+
 @pytest.mark.parametrize("wrt,match", [(2, "out of range"), (-1, "out of range"),
                                        ((0, 0), "twice"), (1.0, "ints"), ((), "at least")])
 def test_bad_wrt(cf, wrt, match):

