@@ -66,3 +66,46 @@ def test_segmented_walks_equal_the_plain_walks():
                           look, no, no, no, seg)
     np.testing.assert_allclose(g_walked[p.first:], g_plain[p.first:], rtol=1e-14, atol=1e-16)
     np.testing.assert_array_equal(walked[:p.first], v[:p.first])
+
+
+def test_layers_of_dots_are_segments_and_train_as_the_scalar_engine():
+    # runs of 5 and of 6 (short: indexed), of 12 (long): the fused epoch, two DOT layers
+    from scalarprop import MLP
+    from scalarprop.engines import scalar
+    from scalarprop.engines.compiled import training
+    from scalarprop.engines.compiled.mlp import mlp_loss
+    sizes = (5, 6, 12, 2)
+    net = MLP(sizes, hidden="relu", seed=7)
+    cf = spc.compile(mlp_loss(sizes, "relu"), net.num_params, 5, 2)
+    look, _ = training.fused_plan(cf, (0,), (1, 2))
+    seg, _ = training.walk_segments(cf, (0,), (1, 2), look)
+    layers = [(int(k1 - k0), ops.NAMES[int(op)]) for k0, k1, op in seg if op >= 0]
+    assert layers == [(6, "dot"), (6, "relu"), (12, "dot"), (12, "relu")]
+    rng = np.random.default_rng(8)
+    X, T = rng.normal(size=(17, 5)), rng.normal(size=(17, 2))
+    w = net.params.copy()
+    losses = cf.sgd_epoch(w, X, T, lr=0.02, batched=(1, 2))
+    ref = np.zeros(17)
+    scalar.lecture_epoch(net, X, T, np.arange(17), 1, 0.02, ref)
+    np.testing.assert_allclose(w, net.params, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(losses, ref, rtol=1e-12)
+
+
+def chained(w, x):
+    """Units of one shape, each reading the one before: u = w·(u_prev, x[1])."""
+    u = x[0]
+    for j in range(6):
+        u = w[2 * j] * u + w[2 * j + 1] * x[1]
+    return u * u
+
+
+def test_a_chain_of_like_dots_is_not_a_layer():
+    cf = spc.compile(chained, 12, 2)
+    p, need = cf.program, cf.need((0,))
+    act = fused.actions(p.runs, p.first, need, np.full(len(p.runs), -1))
+    shapes = {tuple(segments.layer_shape(p.ins, p.runs, act, k))
+              for k in range(1, 6)}
+    assert len(shapes) == 1                                 # alike, consecutive...
+    seg = segments.segments(p.ins, p.cst, p.first, need, p.runs, act)
+    assert (seg[:, 2] != ops.DOT).all()                     # ...yet each reads the last
+    assert not segments.reads_below(p.ins, p.runs, 2, p.first + 1)

@@ -78,7 +78,10 @@ def backward_update(ins, cst, runs, act, first, v, g, need, lr, look, x_next, ah
     next row ``x_next`` in the same sweep, into ``ahead[r]``."""
     for s in range(seg.shape[0] - 1, -1, -1):
         k0, k1, op = seg[s, 0], seg[s, 1], seg[s, 2]
-        if op >= 0:
+        if op == DOT:
+            update_layer(ins, cst, runs, act, first, v, g, need, lr, look, x_next, ahead,
+                         delayed, k0, k1)
+        elif op >= 0:
             pullback_segment(ins, cst, first, v, g, k0, k1, op)
         else:
             update_range(ins, cst, runs, act, first, v, g, need, lr, look, x_next, ahead,
@@ -92,7 +95,8 @@ def update_range(ins, cst, runs, act, first, v, g, need, lr, look, x_next, ahead
     with a run is read from ``act`` (one number, not tests of ``need`` at both ends), and a run
     of one pair (a bias) is two statements, not loops: the 128 first-layer units of
     784-128-10 went from 1.05 to 0.85 to 0.72 µs per example. (The runs are walked here, not
-    in a function per run: a call that takes arrays costs more than a short run.)"""
+    in a function per run: a call that takes arrays costs a reference count per array, more
+    than a short run.)"""
     for k in range(k1 - 1, k0 - 1, -1):
         i = first + k
         op = ins[k, 0]
@@ -145,6 +149,32 @@ def update_range(ins, cst, runs, act, first, v, g, need, lr, look, x_next, ahead
             ga, gb = pullback(op, v[a], v[b], v[i], g[i], cst[k])
             g[a] += ga
             g[b] += gb
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def update_layer(ins, cst, runs, act, first, v, g, need, lr, look, x_next, ahead, delayed,
+                 k0, k1):
+    """:func:`update_range` of a layer of DOTs (a DOT segment of :mod:`segments`: the same
+    runs, unit after unit). Where each position of the runs is a delayed update or a bias
+    (a first layer in the blocked epoch), it is one short loop over the units, what to do
+    decided once per position, not once per unit (784-128-10, the 128 first-layer units:
+    0.78 -> 0.41 µs per example); any other layer is left to :func:`update_range`."""
+    R, r0, i0 = ins[k0, 2], ins[k0, 1], first + k0
+    for t in range(R):
+        a = act[r0 + t]
+        if not ((a & READ_AHEAD) != 0 and delayed.shape[0] > 0) and \
+                not (a == UPDATE_P and runs[r0 + t, 2] == 1):
+            update_range(ins, cst, runs, act, first, v, g, need, lr, look, x_next, ahead,
+                         delayed, k0, k1)
+            return
+    for t in range(R):
+        if act[r0 + t] & READ_AHEAD:
+            for j in range(k1 - k0 - 1, -1, -1):
+                delayed[r0 + j * R + t] = g[i0 + j]
+        else:                                   # a bias
+            for j in range(k1 - k0 - 1, -1, -1):
+                r = r0 + j * R + t
+                v[runs[r, 0]] -= lr * g[i0 + j] * v[runs[r, 1]]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

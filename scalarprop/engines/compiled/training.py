@@ -59,7 +59,7 @@ def sgd_epoch(cf: Any, args: Sequence[Any], lr: float, wrt: Any, batched: Sequen
             blocked.BLOCKED_MIN_WEIGHTS else fused.sgd_epoch_direct
         failed = epoch(p.ins, p.cst, p.runs, runs_ahead, p.first, extended, g, need, out, B,
                        cols, wrt_slots, rows, float(lr), step_loss, look, ahead_arg, ahead,
-                       walk_segments(cf, which), fused.actions(p.runs, p.first, need, look))
+                       *walk_segments(cf, which, marks, look))
         if failed != -1:        # something overflowed: replay, stopping before it
             v[wrt_slots] = start
             failed = -2
@@ -107,12 +107,15 @@ def fused_plan(cf: Any, which: tuple[int, ...], marks: tuple[int, ...]
     return cf.plans[key]
 
 
-def walk_segments(cf: Any, which: tuple[int, ...]) -> np.ndarray:
-    """The tape's :func:`segments.segments` for the parameters ``which`` (worked out once)."""
-    key = ("segments", which)
+def walk_segments(cf: Any, which: tuple[int, ...], marks: tuple[int, ...], look: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The update walk's segments (:func:`segments.segments`) and actions
+    (:func:`fused.actions`) for the parameters ``which`` (worked out once)."""
+    key = ("segments", which, marks)
     if key not in cf.plans:
-        p = cf.program
-        cf.plans[key] = segments.segments(p.ins, p.cst, p.first, cf.need(which))
+        p, need = cf.program, cf.need(which)
+        act = fused.actions(p.runs, p.first, need, look)
+        cf.plans[key] = segments.segments(p.ins, p.cst, p.first, need, p.runs, act), act
     return cf.plans[key]
 
 
