@@ -451,9 +451,31 @@ def test_the_rounding_of_terms_that_cancel_is_measured_at_x_zero(seed):
 
 
 def test_a_step_lost_on_one_side_only_is_refused():
-    # at x = 1 the floats are 2⁻⁵² apart above and 2⁻⁵³ below: 1 + 1e-16 == 1, 1 − 1e-16 != 1
-    with pytest.raises(ValueError, match=r"eps: the step 1e-16 is lost in rounding at x\[0\] = 1"):
-        numerical_gradient(lambda x: float(x[0] ** 2), np.array([1.0]), eps=1e-16)
+    # at x = 1 the floats are 2⁻⁵² apart above and 2⁻⁵³ below: 1 + 1e-16 == 1, 1 − 1e-16 != 1;
+    # at x = −1 the other way round
+    square = lambda x: float(np.sum(x**2))
+    for x in (1.0, -1.0):
+        with pytest.raises(ValueError, match=r"the step 1e-16 is lost in rounding at x\[0\] = "):
+            numerical_gradient(square, np.array([x]), eps=1e-16)
+    # the first element where it is lost is named
+    with pytest.raises(ValueError, match=r"the step 1e-16 is lost in rounding at x\[1\] = 1 "):
+        numerical_gradient(square, np.array([0.5, 1.0, 1.0]), eps=1e-16)
+
+
+def test_richardsons_half_step_must_not_be_lost_either():
+    # eps = 2e-16 moves x = 1 (to 1 ± 2.2e-16), but Richardson's second step eps/2 = 1e-16
+    # does not; the estimate of gradient_estimate takes the same two steps
+    square = lambda x: float(np.sum(x**2))
+    numerical_gradient(square, np.array([1.0]), eps=2e-16)
+    with pytest.raises(ValueError, match=r"the step 1e-16 is lost in rounding at x\[0\] = 1"):
+        numerical_gradient(square, np.array([1.0]), eps=2e-16, method="richardson")
+    with pytest.raises(ValueError, match=r"the step 1e-16 is lost in rounding at x\[0\] = 1"):
+        gradient_estimate(square, np.array([1.0]), eps=2e-16)
+
+
+def test_the_error_estimate_wants_a_scalar_function():
+    with pytest.raises(ValueError, match=r"returned shape \(3,\): a gradient needs a scalar f"):
+        gradient_estimate(lambda x: x**2, np.ones(3))
 
 
 def test_richardson_differences_of_quartics_are_exact_to_rounding():
