@@ -203,6 +203,8 @@ def compiled_kernel(cf):
     if plan is None:
         runs = cf.program.runs
         short = len(runs) == 0 or int(runs[:, 2].max()) < tape.SHORT
+        if short and training.direct_plan(cf, (0,)):
+            return "small.sgd_epoch_direct"
         return "small.sgd_epoch" if short else "batch.sgd_epoch"
     if blocked.weights_read_ahead(cf.program.runs, plan[0]) >= blocked.BLOCKED_MIN_WEIGHTS:
         return "blocked.sgd_epoch"
@@ -367,7 +369,8 @@ import scalarprop
 t1 = time.perf_counter()
 from scalarprop.engines.compiled import batch, blocked, fused, small, tape
 kernels = [tape.forward, tape.backward, tape.tangent, tape.backward_tangent, batch.sgd_epoch,
-           batch.grad_chunks, fused.sgd_epoch_direct, blocked.sgd_block, small.sgd_epoch]
+           batch.grad_chunks, fused.sgd_epoch_direct, blocked.sgd_block, small.sgd_epoch,
+           small.sgd_epoch_direct]
 print(json.dumps({"import_scalarprop_s": t1 - t0,
                   "kernels_compiled_at_import": sum(len(k.signatures) for k in kernels)}))
 """

@@ -76,3 +76,22 @@ def test_small_epoch_stops_before_a_step_whose_loss_is_not_finite():
     assert status == 2
     _, w_two, _ = readable_epoch(cf, w.copy(), X[:2], None, 0.01, 1)
     np.testing.assert_array_equal(v[:2], w_two)      # the two steps before it, no more
+
+
+def test_direct_epoch_replays_when_a_parameter_overflows():
+    # tiny rows, every run short: per-example SGD updates in the backward walk
+    # (small.sgd_epoch_direct); a huge lr overflows w on step 2, found after the fact, so the
+    # epoch is replayed step by step and stops before it
+    cf = spc.compile(lambda w, x: (w[0] * x[0] + w[1] * x[1] + w[2]) ** 2, 3, 2)
+    assert cf.direct_update((0,)) and training.fused_plan(cf, (0,), (1,)) is None
+    X = np.array([[1e-3, 0.0], [0.0, 1e-3], [1e150, 1.0], [1.0, 1.0]])
+    w = np.array([1.0, 1.0, 0.0])
+    with pytest.raises(ValueError, match="step 2"):
+        cf.sgd_epoch(w, X, lr=1e10, batched=(1,))
+    _, w_two, _ = readable_epoch(cf, np.array([1.0, 1.0, 0.0]), X[:2], None, 1e10, 1)
+    np.testing.assert_array_equal(w, w_two)
+    # and where nothing overflows, the direct epoch's steps are the readable epoch's, bit for bit
+    w = np.array([0.3, -0.2, 0.1])
+    cf.sgd_epoch(w, X[[0, 1, 3]], lr=0.1, batched=(1,))
+    _, w_ref, _ = readable_epoch(cf, np.array([0.3, -0.2, 0.1]), X[[0, 1, 3]], None, 0.1, 1)
+    np.testing.assert_array_equal(w, w_ref)

@@ -5,7 +5,8 @@ Per example, when every parameter is used once as one side of a DOT (an MLP's we
 biases, :func:`direct_update`), the epoch takes the fused kernels of :mod:`fused` (the update
 inside the backward walk), and :mod:`blocked` where many weights multiply the data (the
 first layer's work as matrix products); otherwise the readable :func:`batch.sgd_epoch`, or
-its inlined form :func:`small.sgd_epoch` where every run is short (a small network).
+where every run is short (a small network) its inlined form :func:`small.sgd_epoch`, per
+example with the updates in the backward walk (:func:`small.sgd_epoch_direct`).
 """
 
 from __future__ import annotations
@@ -63,9 +64,15 @@ def sgd_epoch(cf: Any, args: Sequence[Any], lr: float, wrt: Any, batched: Sequen
         if failed != -1:        # something overflowed: replay, stopping before it
             v[wrt_slots] = start
             failed = -2
+    # a small graph's epoch (no long run) takes small.py's walks, inlined
+    short = len(p.runs) == 0 or int(p.runs[:, 2].max()) < tape.SHORT
+    if batch_size == 1 and short and direct_plan(cf, which):
+        failed = small.sgd_epoch_direct(p.ins, p.cst, p.runs, p.first, v, g, need, out, B,
+                                        cols, wrt_slots, rows, float(lr), step_loss)
+        if failed != -1:        # something overflowed: replay, stopping before it
+            v[wrt_slots] = start
+            failed = -2
     if failed == -2:
-        # a small graph's epoch with no long run takes small.py's walks, inlined
-        short = len(p.runs) == 0 or int(p.runs[:, 2].max()) < tape.SHORT
         epoch = small.sgd_epoch if short else batch.sgd_epoch
         failed = epoch(p.ins, p.cst, p.runs, p.first, v, g, need, out, B, cols, wrt_slots,
                        rows, int(batch_size), float(lr), step_loss)
@@ -116,6 +123,14 @@ def walk_segments(cf: Any, which: tuple[int, ...], marks: tuple[int, ...], look:
         p, need = cf.program, cf.need(which)
         act = fused.actions(p.runs, p.first, need, look)
         cf.plans[key] = segments.segments(p.ins, p.cst, p.first, need, p.runs, act), act
+    return cf.plans[key]
+
+
+def direct_plan(cf: Any, which: tuple[int, ...]) -> bool:
+    """:func:`direct_update` for the parameters ``which`` (worked out once)."""
+    key = ("direct", which)
+    if key not in cf.plans:
+        cf.plans[key] = direct_update(cf.program, cf.slots(which))
     return cf.plans[key]
 
 
