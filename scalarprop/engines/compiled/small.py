@@ -24,13 +24,15 @@ from numba import njit
 
 from ... import jit  # noqa: F401  (first: the kernels below are cached by source hash)
 from .batch import load_row
-from .ops import DOT, WHERE
-from .tape import pullback, value
+from .ops import ABS, DOT, NEG, WHERE
+from .tape import pullback, unary, unary_grad, value
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def forward_indexed(ins, cst, runs, first, v):
-    """:func:`tape.forward` with every run looped by index."""
+    """:func:`tape.forward` with every run looped by index, and a unary op (an activation)
+    sent to :func:`tape.unary` before the binary ops are tested (with the backward's
+    likewise, 2-3-1's direct epoch went from 118 to 109 ns per example)."""
     for k in range(ins.shape[0]):
         op, a, b = ins[k, 0], ins[k, 1], ins[k, 2]
         if op == DOT:
@@ -40,6 +42,8 @@ def forward_indexed(ins, cst, runs, first, v):
                 for m in range(runs[r, 2]):
                     s += v[p + m] * v[q + m]
             v[first + k] = s
+        elif NEG <= op <= ABS:              # a unary op: no test of the binary ones first
+            v[first + k] = unary(op, v[a], cst[k])
         else:
             v[first + k] = value(op, v, a, b, ins[k, 3], cst[k])
 
@@ -59,6 +63,8 @@ def backward_indexed(ins, cst, runs, first, v, g, need):
                 for m in range(runs[r, 2]):
                     g[p + m] += gi * v[q + m]
                     g[q + m] += gi * v[p + m]
+        elif NEG <= op <= ABS:
+            g[a] += gi * unary_grad(op, v[a], v[i], cst[k])
         elif op == WHERE:
             g[b if v[a] != 0.0 else ins[k, 3]] += gi
         else:
@@ -121,6 +127,8 @@ def backward_direct(ins, cst, runs, first, v, g, need, lr):
                     else:
                         g[p + m] += gi * v[q + m]
                         g[q + m] += gi * v[p + m]
+        elif NEG <= op <= ABS:
+            g[a] += gi * unary_grad(op, v[a], v[i], cst[k])
         elif op == WHERE:
             g[b if v[a] != 0.0 else ins[k, 3]] += gi
         else:
