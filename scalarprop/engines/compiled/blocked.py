@@ -14,6 +14,16 @@ and the data are known ahead, so with the rows of one weight matrix ``W`` and th
 where ``ȳ_q`` (a row of ``GR``) are the runs' output gradients of example q. ``W`` is swept
 three times per block instead of twice per example. The other parameters are updated in the
 backward walk as in :mod:`fused`.
+
+Measured on the traced 784-128-10 MLP (AVX-512, the block kernel's time per example):
+
+- the block's earlier updates are applied over slices of ``tmp`` and ``GR`` (one per matrix
+  and earlier row): the loop over computed bounds it replaced did not vectorize (2.4 -> 0.6
+  µs);
+- a batched argument that only the runs read ahead read (an MLP's ``x``) is not copied into
+  ``v`` at all (0.86 µs: 784 numbers per example);
+- ``KT`` is the matrix product itself and the dgemm takes ``GR`` transposed as it lies: no
+  temporary, no copy.
 """
 
 from __future__ import annotations
