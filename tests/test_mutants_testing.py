@@ -37,6 +37,9 @@ def test_a_non_finite_x_is_refused_with_where_it_is():
         assert_gradients_close(F, x, G(X))
     with pytest.raises(ValueError, match=r"x: contains NaN or inf \(first at the value, "):
         assert_gradients_close(F, np.inf, 0.0)
+    x[2, 0] = np.inf
+    with pytest.raises(ValueError, match=r"x: contains NaN or inf \(first at \[1, 2\], "):
+        assert_gradients_close(F, x, G(X))
 
 
 @pytest.mark.parametrize("name", ["atol", "rtol"])
@@ -491,3 +494,23 @@ def test_richardson_differences_of_quartics_are_exact_to_rounding():
         g = c[1] + 2 * c[2] * x + 3 * c[3] * x**2 + 4 * c[4] * x**3
         np.testing.assert_allclose(numerical_gradient(f, x, method="richardson"), g,
                                    rtol=0, atol=3e-12 * np.abs(g).max())
+
+
+def test_one_direction_is_enough_for_the_fast_check():
+    x = np.array([0.5, -1.0, 2.0])
+    assert_gradients_close(half_square, x, x, fast=True, directions=1)
+    with pytest.raises(GradientMismatchError):
+        assert_gradients_close(half_square, x, x + [0.0, 0.1, 0.0], fast=True, directions=1)
+    with pytest.raises(ValueError, match="directions=0: expected a positive integer"):
+        assert_gradients_close(half_square, x, x, fast=True, directions=0)
+
+
+def test_a_scalar_x_is_named_by_its_one_label():
+    # d/dx ½x² = x = 2 at x = 2; the gradient 3 is wrong, and the report calls x "w"
+    with pytest.raises(GradientMismatchError, match="worst w: analytic 3, numeric 2"):
+        assert_gradients_close(lambda x: 0.5 * float(x) ** 2, 2.0, 3.0, names=["w"])
+
+
+def test_the_complex_step_gradient_wants_a_scalar_function():
+    with pytest.raises(ValueError, match=r"returned shape \(3,\): a gradient needs a scalar f"):
+        complex_step_gradient(lambda x: x**2, np.ones(3))
