@@ -514,3 +514,21 @@ def test_a_scalar_x_is_named_by_its_one_label():
 def test_the_complex_step_gradient_wants_a_scalar_function():
     with pytest.raises(ValueError, match=r"returned shape \(3,\): a gradient needs a scalar f"):
         complex_step_gradient(lambda x: x**2, np.ones(3))
+
+
+def test_the_fast_check_narrows_along_the_first_direction_that_disagrees():
+    # ∇ ½|x|² = x, with an error in elements 0 and 1 orthogonal to the first random direction
+    # (seed 0; each element scaled by max(|x|, 1)): direction 0 agrees, a later one does not,
+    # and the narrowing along that one names both elements
+    x = np.random.default_rng(2).normal(size=6)
+    u = np.random.default_rng(0).standard_normal(6)
+    v = u / np.linalg.norm(u) * np.maximum(np.abs(x), 1.0)
+    g = x.copy()
+    g[0] += 1e-3 * v[1]
+    g[1] -= 1e-3 * v[0]
+    with pytest.raises(GradientMismatchError) as failure:
+        assert_gradients_close(half_square, x, g, fast=True, seed=0)
+    (first,) = [row for row in str(failure.value).splitlines()
+                if row.strip().startswith("direction 0")]
+    assert first.endswith(" ok")
+    assert sorted(failure.value.failing) == [(0,), (1,)]
