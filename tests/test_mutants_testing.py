@@ -14,6 +14,7 @@ from scalarprop.testing import (
     GradientMismatchError,
     NotComplexSafeError,
     assert_gradients_close,
+    assert_per_example_gradients_close,
     complex_step_gradient,
     gradient_estimate,
     numerical_gradient,
@@ -532,3 +533,16 @@ def test_the_fast_check_narrows_along_the_first_direction_that_disagrees():
                 if row.strip().startswith("direction 0")]
     assert first.endswith(" ok")
     assert sorted(failure.value.failing) == [(0,), (1,)]
+
+
+def test_unnamed_elements_are_named_by_their_index():
+    # the fast check's and the per-example check's reports write an element as [i, j]
+    x = np.array([[0.5, -1.0], [2.0, 1.5]])
+    g = x.copy()
+    g[1, 0] += 0.1
+    with pytest.raises(GradientMismatchError) as failure:
+        assert_gradients_close(half_square, x, g, fast=True)
+    assert "\n  [1, 0]  " in str(failure.value)
+    losses = lambda w: np.array([half_square(w), 2 * half_square(w)])
+    with pytest.raises(GradientMismatchError, match=r"worst example 1: \[1, 0\]: "):
+        assert_per_example_gradients_close(losses, x, np.stack([x, 2 * g]))

@@ -22,6 +22,7 @@ from .arguments import (
     check_method,
     check_names,
     check_seed,
+    index_text,
     resolve_tolerance,
 )
 from .complex_step import complex_step_error, complex_step_gradient
@@ -88,7 +89,7 @@ def fast_check(f: Callable, x: np.ndarray, g: np.ndarray, labels: list[str] | No
                directions: int, seed: int) -> None:
     """The directional check of :func:`assert_gradients_close` (``fast=True``)."""
     shape = x.shape
-    names = labels or [str(list(np.unravel_index(i, shape))) for i in range(x.size)]
+    names = labels or [index_text(np.unravel_index(i, shape)) for i in range(x.size)]
     ev = Evaluator(f, x, np.float64, scalar=True)
     f0 = float(ev("(x)"))
     if not np.isfinite(g).all():

@@ -23,6 +23,7 @@ from .arguments import (
     check_f,
     check_names,
     check_nonnegative,
+    index_text,
     resolve_tolerance,
 )
 from .differences import STEP_AUTO, richardson_estimate, steps
@@ -154,7 +155,7 @@ def assert_per_example_gradients_close(f: Callable[[np.ndarray], Any], x: Any, g
     N = f0.size
     G = as_grad(grads, (N,) + xr.shape, "grads")
     labels = check_names(names, xr.shape) or [
-        str(list(np.unravel_index(i, xr.shape))) for i in range(xr.size)]
+        index_text(np.unravel_index(i, xr.shape)) for i in range(xr.size)]
     h = steps(xr, eps, "auto").ravel()
     est = richardson_estimate(ev.at, f0, ev.x0, h,
                               lambda i, sign, s: where(xr.shape, i, sign, s))
