@@ -546,3 +546,9 @@ def test_unnamed_elements_are_named_by_their_index():
     losses = lambda w: np.array([half_square(w), 2 * half_square(w)])
     with pytest.raises(GradientMismatchError, match=r"worst example 1: \[1, 0\]: "):
         assert_per_example_gradients_close(losses, x, np.stack([x, 2 * g]))
+
+
+def test_the_fast_check_names_the_first_non_finite_gradient_entry():
+    x = np.array([0.5, -1.0, 2.0])
+    with pytest.raises(GradientMismatchError, match=r"grad is nan at \[1\]$"):
+        assert_gradients_close(half_square, x, [0.5, np.nan, np.inf], fast=True)
