@@ -552,3 +552,9 @@ def test_the_fast_check_names_the_first_non_finite_gradient_entry():
     x = np.array([0.5, -1.0, 2.0])
     with pytest.raises(GradientMismatchError, match=r"grad is nan at \[1\]$"):
         assert_gradients_close(half_square, x, [0.5, np.nan, np.inf], fast=True)
+
+
+def test_the_worst_line_quotes_the_worst_elements_numbers():
+    # ∇ ½|x|² = x = (1, 2): off by 0.5 at [0] and by 2 at [1], which is the worst
+    with pytest.raises(GradientMismatchError, match=r"worst \[1\]: analytic 4, numeric 2\n"):
+        assert_gradients_close(half_square, np.array([1.0, 2.0]), [1.5, 4.0], atol=1e-6)
