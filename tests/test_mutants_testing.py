@@ -14,6 +14,7 @@ from scalarprop.testing import (
     GradientMismatchError,
     NotComplexSafeError,
     assert_gradients_close,
+    assert_hvp_close,
     assert_per_example_gradients_close,
     complex_step_gradient,
     gradient_estimate,
@@ -558,3 +559,17 @@ def test_the_worst_line_quotes_the_worst_elements_numbers():
     # ∇ ½|x|² = x = (1, 2): off by 0.5 at [0] and by 2 at [1], which is the worst
     with pytest.raises(GradientMismatchError, match=r"worst \[1\]: analytic 4, numeric 2\n"):
         assert_gradients_close(half_square, np.array([1.0, 2.0]), [1.5, 4.0], atol=1e-6)
+
+
+def test_hv_is_checked_at_x_zero():
+    # f = ½ xᵀAx: Hv = Av anywhere, at x = 0 too (the step is relative to max(|x|, 1))
+    A = np.array([[2.0, 1.0], [1.0, 3.0]])
+    v = np.array([0.5, -1.0])
+    assert_hvp_close(lambda x: A @ x, np.zeros(2), v, A @ v)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
+def test_a_hessian_point_outside_fs_domain_is_named():
+    # log x at x = 1e-5: the step 1.22e-4 (u^(1/4)) leaves the domain on the minus side
+    with pytest.raises(ValueError, match=r"^f\(x-0.000122 at \[0\]\) is not finite \(nan\)"):
+        numerical_hessian(lambda x: float(np.log(x[0])), np.array([1e-5]))

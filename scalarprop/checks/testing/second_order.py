@@ -82,8 +82,9 @@ def assert_hvp_close(grad_f: Callable[[np.ndarray], Any], x: Any, v: Any, hvp: A
     est = richardson_estimate(lambda i, s, text: along(s, text), g0, np.zeros(1),
                               np.array([t]), lambda i, sign, s: f"(x{sign}{s:.3g}·v)")
     numeric = est.numeric[0]
-    # a gradient element carries rounding of the size of the whole gradient's sums
-    rounding = est.rounding[0] + 3 * U * np.abs(g0).max() / t
+    # a gradient element carries rounding of the size of the whole gradient's sums, at
+    # x ± tv too, where the gradient is about g0 ± t·Hv (at x = 0, g0 = 0 and only t·Hv is left)
+    rounding = est.rounding[0] + 3 * U * (np.abs(g0).max() / t + np.abs(numeric).max())
     tol = Tolerance(rule, atol_, rtol_, est.truncation[0] + rounding if rule == "auto"
                     else None)
     compare(target, numeric, tol, "central", labels, "Hessian-vector product")
