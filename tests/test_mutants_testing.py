@@ -573,3 +573,19 @@ def test_a_hessian_point_outside_fs_domain_is_named():
     # log x at x = 1e-5: the step 1.22e-4 (u^(1/4)) leaves the domain on the minus side
     with pytest.raises(ValueError, match=r"^f\(x-0.000122 at \[0\]\) is not finite \(nan\)"):
         numerical_hessian(lambda x: float(np.log(x[0])), np.array([1e-5]))
+
+
+def test_the_hessian_takes_a_given_step_and_refuses_zero():
+    # ½ xᵀAx has Hessian A; its second differences are exact to rounding at any step
+    A = np.array([[2.0, 1.0], [1.0, 3.0]])
+    quadratic = lambda x: 0.5 * float(x @ A @ x)
+    for eps in (1e-3, 1.0):
+        np.testing.assert_allclose(numerical_hessian(quadratic, np.array([0.5, -1.0]), eps=eps),
+                                   A, atol=1e-9)
+    with pytest.raises(ValueError, match="eps=0: the step must be > 0"):
+        numerical_hessian(quadratic, np.zeros(2), eps=0.0)
+
+
+def test_per_example_losses_must_not_be_empty():
+    with pytest.raises(ValueError, match=r"returned shape \(0,\); expected one loss per example"):
+        assert_per_example_gradients_close(lambda w: np.zeros(0), np.ones(2), np.zeros((0, 2)))
