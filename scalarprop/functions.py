@@ -257,19 +257,6 @@ def probability_grad_array(loss: str, Z: np.ndarray, T: np.ndarray) -> np.ndarra
 # -- array kernels (one compiled pass where numpy would make one temporary per operator) ------
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def sigmoid_rows(K: np.ndarray, b: np.ndarray, H: np.ndarray, D: np.ndarray) -> None:
-    """``H = σ(K + b)``, ``b[j]`` added to row ``j``, and ``D = σ'(K + b) = h (1 − h)``, in one
-    pass over the matrices: :func:`sigmoid_simd` makes no libm call, so LLVM vectorizes the
-    loop (numpy would take a pass per operator, and its ``exp`` alone costs more)."""
-    for j in range(K.shape[0]):
-        bj = b[j]
-        for n in range(K.shape[1]):
-            h = sigmoid_simd(K[j, n] + bj)
-            H[j, n] = h
-            D[j, n] = h * (1.0 - h)
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
 def softmax_ce_from_exp(Z: np.ndarray, top: np.ndarray, t: np.ndarray, G: np.ndarray
                         ) -> float:
     """The summed cross-entropy ``Σₙ logsumexp(zₙ) − z_{n tₙ}`` of logits ``Z`` stored a class
