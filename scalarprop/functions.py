@@ -256,6 +256,43 @@ def probability_grad_array(loss: str, Z: np.ndarray, T: np.ndarray) -> np.ndarra
 
 # -- array kernels (one compiled pass where numpy would make one temporary per operator) ------
 
+# fastmath: the row sums of the bias may be reordered (vectorized); the kernel calls no
+# function that other kernels share, which it would compile fastmath too
+@njit(cache=True, nogil=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def activation_backward(code, H, G, K_grad, alpha, beta, out):
+    """``K∇ = G ⊙ act'`` into ``K_grad`` with ``act'`` from ``H`` (``code``: SIGMOID, TANH or
+    RELU; any other code: the identity, ``K∇`` is ``G`` itself and ``K_grad`` is not
+    written), then ``out ← α Σₙ K∇ + β out`` per row, as BLAS writes ``C ← α A B + β C``:
+    ``α = 1, β = 0`` gives ``b∇``; ``α = −lr, β = 1`` with ``out = b`` takes the step
+    ``b ← b − α b∇`` (``out`` is not read when ``β = 0``)."""
+    for j in range(G.shape[0]):
+        total = 0.0
+        if code == SIGMOID:
+            for n in range(G.shape[1]):
+                h = H[j, n]
+                g = G[j, n] * (h * (1.0 - h))
+                K_grad[j, n] = g
+                total += g
+        elif code == TANH:
+            for n in range(G.shape[1]):
+                h = H[j, n]
+                g = G[j, n] * (1.0 - h * h)
+                K_grad[j, n] = g
+                total += g
+        elif code == RELU:
+            for n in range(G.shape[1]):
+                g = G[j, n] if H[j, n] > 0.0 else 0.0
+                K_grad[j, n] = g
+                total += g
+        else:
+            for n in range(G.shape[1]):
+                total += G[j, n]
+        if beta == 0.0:
+            out[j] = alpha * total
+        else:
+            out[j] = alpha * total + beta * out[j]
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def softmax_ce_from_exp(Z: np.ndarray, top: np.ndarray, t: np.ndarray, G: np.ndarray
                         ) -> float:

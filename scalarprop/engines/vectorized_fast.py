@@ -44,7 +44,18 @@ from numba import njit
 from scipy.linalg.blas import dgemm
 
 from .. import jit  # noqa: F401  (first: the kernels below are cached by source hash)
-from ..functions import BCE, CE, HINGE, RELU, SIGMOID, SOFTMAX, SQUARED, TANH, sigmoid_simd
+from ..functions import (
+    BCE,
+    CE,
+    HINGE,
+    RELU,
+    SIGMOID,
+    SOFTMAX,
+    SQUARED,
+    TANH,
+    activation_backward,
+    sigmoid_simd,
+)
 from . import vectorized
 
 #: the row sums of the bias updates may be reordered (vectorized); nothing here calls a
@@ -89,37 +100,6 @@ def activate(code: int, K: np.ndarray, b: np.ndarray) -> None:
         np.tanh(K, out=K)
     else:
         hidden_forward(code, K, b)
-
-
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=FAST)
-def hidden_backward(code, H, G, b, lr):
-    """One pass (a unit per row), in place: ``G`` holds ``H∇`` and becomes
-    ``K∇ = H∇ ⊙ σ'(K)``, with ``σ'`` from the stored ``H`` as the lecture writes it (the
-    sigmoid's ``h (1 − h)``, tanh's ``1 − h²``, relu's ``h > 0``, which is ``k > 0``); then
-    ``b ← b − α Σₙ K∇``."""
-    for j in range(G.shape[0]):
-        total = 0.0
-        if code == SIGMOID:
-            for n in range(G.shape[1]):
-                h = H[j, n]
-                g = G[j, n] * (h * (1.0 - h))
-                G[j, n] = g
-                total += g
-        elif code == TANH:
-            for n in range(G.shape[1]):
-                h = H[j, n]
-                g = G[j, n] * (1.0 - h * h)
-                G[j, n] = g
-                total += g
-        elif code == RELU:
-            for n in range(G.shape[1]):
-                g = G[j, n] if H[j, n] > 0.0 else 0.0
-                G[j, n] = g
-                total += g
-        else:
-            for n in range(G.shape[1]):
-                total += G[j, n]
-        b[j] -= lr * total
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -249,7 +229,8 @@ def step(ws: Workspace, X: np.ndarray, T: np.ndarray, rows: np.ndarray, lr: floa
         else:
             dgemm(-lr, ws.K[l - 1].T, K_grad.T, 1.0, W.T, trans_a=1, overwrite_c=1)
         if l > 0:
-            hidden_backward(ws.hidden, ws.K[l - 1], ws.K_grad[l - 1], ws.b[l - 1], lr)
+            activation_backward(ws.hidden, ws.K[l - 1], ws.K_grad[l - 1], ws.K_grad[l - 1],
+                                -lr, 1.0, ws.b[l - 1])
             K_grad = ws.K_grad[l - 1]
     return loss
 

@@ -32,12 +32,13 @@ from scipy.linalg.blas import dgemm
 from ...functions import (
     HIDDEN,
     IDENTITY,
+    activation_backward,
     sigmoid_array,
     softmax_ce_from_exp,
     softplus_array,
 )
 from .core import Op, TensorNode, value_of
-from .passes import activation_backward, sigmoid_rows_in_place, squared_error_pass
+from .passes import sigmoid_rows_in_place, squared_error_pass
 
 
 class Buffers:
