@@ -264,7 +264,7 @@ def activation_backward(code, H, G, K_grad, alpha, beta, out):
     RELU; any other code: the identity, ``K∇`` is ``G`` itself and ``K_grad`` is not
     written), then ``out ← α Σₙ K∇ + β out`` per row, as BLAS writes ``C ← α A B + β C``:
     ``α = 1, β = 0`` gives ``b∇``; ``α = −lr, β = 1`` with ``out = b`` takes the step
-    ``b ← b − α b∇`` (``out`` is not read when ``β = 0``)."""
+    ``b ← b − lr·b∇`` (``out`` is not read when ``β = 0``)."""
     for j in range(G.shape[0]):
         total = 0.0
         if code == SIGMOID:

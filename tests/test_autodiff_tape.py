@@ -163,3 +163,26 @@ def test_the_first_run_checks_each_backward():
 def test_a_tape_refuses_what_the_walks_refuse():
     with pytest.raises(ValueError, match="scalar loss"):
         Tape(TensorNode(np.ones(3)), [])
+
+
+def test_a_tape_refuses_new_inputs_of_another_shape():
+    # the compiled passes read their inputs over the shapes the graph was built with, and
+    # Numba checks no bounds: a shorter batch or fewer targets would read past the arrays
+    net, X, T = make_case("sigmoid", "identity", "squared", 2, seed=3, n=8)
+    Xc, Tc = check_batch(net, X, T)
+    x, t = TensorNode(Xc[:4], requires_grad=False), TensorNode(Tc[:4], requires_grad=False)
+    tape = Tape(AutodiffMLP(net).fused_loss(x, t, reuse=True), (x, t))
+    with pytest.raises(ValueError, match=r"input 1 has shape \(3, 2\); the graph was built"):
+        tape.forward(Xc[4:], Tc[4:7])
+    with pytest.raises(ValueError, match="expected 2 input arrays, got 1"):
+        tape.forward(Xc[4:])
+    assert float(tape.forward(Xc[4:], Tc[4:])) == pytest.approx(
+        get_engine("vectorized").loss(net, Xc[4:], Tc[4:]), rel=1e-12)
+
+
+def test_the_squared_error_op_refuses_targets_of_another_shape():
+    from scalarprop.engines.autodiff.fused import SquaredError
+
+    y = TensorNode(rng.normal(size=(4, 2)))
+    with pytest.raises(ValueError, match=r"targets of shape \(3, 2\) for outputs of shape"):
+        SquaredError.apply(y, TensorNode(rng.normal(size=(3, 2)), requires_grad=False))

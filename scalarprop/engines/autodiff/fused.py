@@ -250,6 +250,9 @@ class SquaredError(Op):
                 buffers: Buffers | None = None) -> np.ndarray:
         # Y∇ in the layout of y (a unit per row underneath, as Dense stores it): the dense
         # op's backward then reads its K∇ᵀ as one block
+        if t.shape != y.shape:      # the compiled pass reads t over y's shape, unchecked
+            raise ValueError(f"squared_error: targets of shape {t.shape} for outputs of "
+                             f"shape {y.shape}")
         dz = array(buffers, "Y_grad", y.T.shape).T
         context["dz"] = dz
         return np.array(squared_error_pass(y, t, dz))

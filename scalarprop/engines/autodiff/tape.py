@@ -100,7 +100,14 @@ class Tape:
 
     def forward(self, *values: np.ndarray) -> np.ndarray:
         """Run every op again on new ``values`` of the :attr:`inputs` (arrays of the shapes
-        the graph was built with, checked by the caller) and return the loss's value."""
+        the graph was built with) and return the loss's value."""
+        if len(values) != len(self.inputs):
+            raise ValueError(f"Tape.forward: expected {len(self.inputs)} input arrays, got "
+                             f"{len(values)}")
+        for i, (node, value) in enumerate(zip(self.inputs, values)):
+            if np.shape(value) != node.value.shape:
+                raise ValueError(f"Tape.forward: input {i} has shape {np.shape(value)}; the "
+                                 f"graph was built for {node.value.shape}")
         for node, value in zip(self.inputs, values):
             node.value = value
         for op, outs in zip(self.ops, self.outputs):

@@ -18,8 +18,7 @@ backward walk as in :mod:`fused`.
 Measured on the traced 784-128-10 MLP (AVX-512, the block kernel's time per example):
 
 - the block's earlier updates are applied over slices of ``tmp`` and ``GR`` (one per matrix
-  and earlier row): the loop over computed bounds it replaced did not vectorize (2.4 -> 0.6
-  µs);
+  and earlier row), because a loop over computed bounds does not vectorize (2.4 -> 0.6 µs);
 - a batched argument that only the runs read ahead read (an MLP's ``x``) is not copied into
   ``v`` at all (0.86 µs: 784 numbers per example);
 - ``KT`` is the matrix product itself and the dgemm takes ``GR`` transposed as it lies: no
