@@ -23,6 +23,20 @@ HEADS = (
 SMOOTH_HEADS = tuple((o, l) for o, l in HEADS if l in ("squared", "bce", "ce"))
 
 
+def sin_x2(x: np.ndarray) -> float:
+    """A smooth function of a matrix whose gradient is known: ``f(x) = Σ sin(x)·x²``."""
+    return np.sum(np.sin(x) * x**2)
+
+
+def sin_x2_grad(x: np.ndarray) -> np.ndarray:
+    """``∇f = cos(x)·x² + 2x·sin(x)``, the oracle the gradient checkers are held to."""
+    return np.cos(x) * x**2 + 2 * x * np.sin(x)
+
+
+#: the point the checkers' tests look at
+SIN_X = np.random.default_rng(5).normal(size=(3, 4))
+
+
 def make_case(hidden: str, output: str, loss: str, depth: int, seed: int = 0, n: int = 5,
               width: int = 4, d: int = 3):
     """A random network with ``depth`` hidden layers, non-zero biases, and a batch for it."""

@@ -7,7 +7,7 @@ planted in an otherwise correct gradient.
 
 import numpy as np
 import pytest
-from cases import make_case
+from cases import SIN_X, make_case, sin_x2, sin_x2_grad
 from scalarprop.testing import (
     GradientMismatchError,
     assert_gradients_close,
@@ -16,9 +16,7 @@ from scalarprop.testing import (
 
 from scalarprop import MLP, check_gradients, vectorized
 
-F = lambda x: np.sum(np.sin(x) * x**2)
-G = lambda x: np.cos(x) * x**2 + 2 * x * np.sin(x)
-X = np.random.default_rng(5).normal(size=(3, 4))
+F, G, X = sin_x2, sin_x2_grad, SIN_X
 
 
 def planted(index, value=None, relative=None):

@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+from cases import SIN_X, sin_x2, sin_x2_grad
 from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
@@ -27,9 +28,7 @@ from scalarprop.testing.strategies import HEADS, batches, networks
 from scalarprop import MLP, check_gradients, vectorized
 from scalarprop.functions import HIDDEN
 
-F = lambda x: np.sum(np.sin(x) * x**2)
-G = lambda x: np.cos(x) * x**2 + 2 * x * np.sin(x)
-X = np.random.default_rng(5).normal(size=(3, 4))
+F, G, X = sin_x2, sin_x2_grad, SIN_X
 
 
 def test_a_non_finite_x_is_refused_with_where_it_is():
